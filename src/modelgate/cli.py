@@ -1,0 +1,169 @@
+"""The ``modelgate`` command: serve, db, tenant, token, keys.
+
+Every command exits non-zero with one clear line on stderr on bad input; ids
+and tokens go alone to stdout so scripts can capture them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from modelgate import migrate
+from modelgate.config import Settings, SettingsError, load_settings
+from modelgate.db import create_engine, session_factory
+from modelgate.tenants import service as tenants
+from modelgate.tenants.service import TenantError
+from modelgate.tenants.tokens import parse_scopes
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+tenant_app = typer.Typer(no_args_is_help=True, help="Tenants.")
+token_app = typer.Typer(no_args_is_help=True, help="Tenant API tokens.")
+keys_app = typer.Typer(no_args_is_help=True, help="Stored provider keys.")
+app.add_typer(db_app, name="db")
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(token_app, name="token")
+app.add_typer(keys_app, name="keys")
+
+T = TypeVar("T")
+
+
+def fail(message: str) -> typer.Exit:
+    typer.echo(f"modelgate: {message}", err=True)
+    return typer.Exit(code=1 if not message.startswith("usage") else 2)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise fail(str(exc)) from None
+
+
+def run_in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``work`` in one committed transaction on a migrated database."""
+    settings = settings_or_exit()
+
+    async def runner() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            async with session_factory(engine)() as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    try:
+        migrate.upgrade(settings.database_url)
+        return asyncio.run(runner())
+    except TenantError as exc:
+        raise fail(str(exc)) from None
+    except (OSError, ConnectionError) as exc:
+        raise fail(f"cannot reach the database: {type(exc).__name__}") from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.", min=1, max=65535)] = 8080,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
+) -> None:
+    """Apply pending migrations, then serve the API."""
+    import uvicorn
+
+    settings = settings_or_exit()
+    migrate.upgrade(settings.database_url)
+    typer.echo(f"modelgate: serving on http://{host}:{port}", err=True)
+    uvicorn.run(
+        "modelgate.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations and exit."""
+    settings = settings_or_exit()
+    migrate.upgrade(settings.database_url)
+
+
+@tenant_app.command("create")
+def tenant_create(name: str) -> None:
+    """Create a tenant; prints its id."""
+
+    async def work(session: AsyncSession) -> str:
+        return (await tenants.create_tenant(session, name=name)).id
+
+    typer.echo(run_in_session(work))
+
+
+@token_app.command("create")
+def token_create(
+    tenant: Annotated[str, typer.Option(help="Tenant id or name.")],
+    scope: Annotated[list[str], typer.Option(help="runs:read, runs:write or admin; repeatable.")],
+    name: Annotated[str | None, typer.Option(help="A label for the token.")] = None,
+) -> None:
+    """Create a token; prints it once, alone on stdout."""
+    try:
+        scopes = parse_scopes(scope)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+    async def work(session: AsyncSession) -> str:
+        found = await tenants.find_tenant(session, id_or_name=tenant)
+        return await tenants.create_token(session, tenant=found, scopes=scopes, name=name)
+
+    typer.echo(run_in_session(work))
+
+
+@token_app.command("list")
+def token_list(tenant: Annotated[str, typer.Option(help="Tenant id or name.")]) -> None:
+    """List a tenant's tokens: prefix, name, scopes, created, last used, state."""
+
+    async def work(session: AsyncSession) -> list[str]:
+        found = await tenants.find_tenant(session, id_or_name=tenant)
+        rows = await tenants.list_tokens(session, tenant=found)
+        return [
+            "\t".join(
+                [
+                    row.prefix,
+                    row.name or "-",
+                    ",".join(row.scopes.split()),
+                    row.created_at.isoformat(timespec="seconds"),
+                    row.last_used_at.isoformat(timespec="seconds") if row.last_used_at else "never",
+                    "revoked" if row.revoked_at else "active",
+                ]
+            )
+            for row in rows
+        ]
+
+    lines = run_in_session(work)
+    typer.echo("prefix\tname\tscopes\tcreated\tlast_used\tstate")
+    for line in lines:
+        typer.echo(line)
+
+
+@token_app.command("revoke")
+def token_revoke(prefix: str) -> None:
+    """Revoke a token by its prefix; it answers 401 from then on."""
+
+    async def work(session: AsyncSession) -> str:
+        return (await tenants.revoke_token(session, prefix=prefix)).prefix
+
+    typer.echo(f"revoked {run_in_session(work)}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,104 @@
+"""The one place where every exception becomes an answer in the OpenAI error shape.
+
+Domain errors render as themselves; FastAPI's validation errors, Starlette's
+404/405/413 and the database driver's connection failures are translated here,
+once. Anything else is caught by the middleware: a 500 that says nothing about its
+cause, with the details in the (redacted) log, never sent to the client.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from modelgate.errors import (
+    DatabaseUnavailable,
+    GatewayError,
+    InvalidJSON,
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ValidationFailed,
+)
+
+log = logging.getLogger("modelgate.errors")
+
+
+def error_response(error: GatewayError) -> Response:
+    headers = {"x-should-retry": "true" if error.retryable else "false", **error.headers}
+    return Response(
+        orjson.dumps(error.body()),
+        status_code=error.status_code,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+async def _gateway_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GatewayError)
+    return error_response(exc)
+
+
+def _param(loc: tuple) -> str | None:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or None
+
+
+async def _validation_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": (), "msg": "Invalid request.", "type": ""}
+    if first.get("type") == "json_invalid":
+        return error_response(InvalidJSON("The request body is not valid JSON."))
+    param = _param(tuple(first.get("loc", ())))
+    message = str(first.get("msg", "Invalid request."))
+    if param:
+        message = f"{param}: {message}"
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more)"
+    return error_response(ValidationFailed(message, param=param))
+
+
+_STATUS_ERRORS = {404: NotFound, 405: MethodNotAllowed, 413: PayloadTooLarge}
+
+
+async def _http_exception(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    cls = _STATUS_ERRORS.get(exc.status_code)
+    if cls is NotFound:
+        error: GatewayError = NotFound("Unknown path.")
+    elif cls is not None:
+        error = cls(str(exc.detail))
+    else:
+        error = InvalidRequest(str(exc.detail), status_code=exc.status_code)
+    error.headers.update(exc.headers or {})
+    return error_response(error)
+
+
+async def _database_error(_: Request, exc: Exception) -> Response:
+    if isinstance(exc, DBAPIError) and not isinstance(exc, OperationalError | InterfaceError):
+        if not exc.connection_invalidated:
+            return await _unexpected(_, exc)
+    log.warning("database unavailable: %s", type(exc).__name__)
+    return error_response(DatabaseUnavailable("The database is unavailable; try again shortly."))
+
+
+async def _unexpected(_: Request, exc: Exception) -> Response:
+    log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
+    return error_response(GatewayError("The gateway failed to handle this request."))
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(GatewayError, _gateway_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_exception)
+    for db_error in (DBAPIError, PoolTimeoutError, ConnectionError, TimeoutError):
+        app.add_exception_handler(db_error, _database_error)

@@ -1,0 +1,160 @@
+"""The outermost layer of every request, as plain ASGI (no per-request objects).
+
+It gives each request its id (echoed when the client sent a sane one), checks
+the ``IC-Api-Version`` header, refuses bodies over the limit before they are
+read whole, stamps ``X-Request-Id`` and ``IC-Api-Version`` on every response,
+and writes the one access-log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from modelgate import api_version
+from modelgate.errors import GatewayError, InvalidRequest, PayloadTooLarge
+from modelgate.logs import request_id_var, tenant_id_var
+
+access_log = logging.getLogger("modelgate.access")
+error_log = logging.getLogger("modelgate.errors")
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from ``receive``; an HTTPException so FastAPI's body parsing lets it through."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"Request body exceeds the limit of {limit} bytes.")
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    for key, value in headers:
+        if key == name:
+            return value
+    return None
+
+
+class GatewayMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = scope["headers"]
+        sent_id = _header(headers, b"x-request-id")
+        request_id = sent_id.decode("latin-1") if sent_id else ""
+        if not _SANE_REQUEST_ID.match(request_id):
+            request_id = "req_" + uuid.uuid4().hex
+        rid_token = request_id_var.set(request_id)
+        tenant_token = tenant_id_var.set(None)
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        status = 500
+        response_started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                version = state.get("api_version") or state.get("requested_api_version")
+                extra = [
+                    (b"x-request-id", request_id.encode()),
+                    (b"ic-api-version", (version or api_version.LATEST).encode()),
+                ]
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        try:
+            error = self._check_request(headers, state)
+            if error is not None:
+                await _send_error(send_with_headers, error)
+                return
+            await self.app(scope, self._limited(receive), send_with_headers)
+        except BodyTooLarge as exc:
+            if response_started:
+                raise
+            await _send_error(send_with_headers, PayloadTooLarge(exc.detail))
+        except Exception as exc:
+            # Last resort: a bug must not leak a stack trace or drop our headers.
+            error_log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
+            if response_started:
+                raise
+            await _send_error(
+                send_with_headers, GatewayError("The gateway failed to handle this request.")
+            )
+        finally:
+            access_log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                },
+            )
+            tenant_id_var.reset(tenant_token)
+            request_id_var.reset(rid_token)
+
+    def _check_request(
+        self, headers: list[tuple[bytes, bytes]], state: dict
+    ) -> GatewayError | None:
+        requested = _header(headers, b"ic-api-version")
+        if requested is not None:
+            try:
+                state["requested_api_version"] = api_version.validate(requested.decode("latin-1"))
+            except GatewayError as error:
+                return error
+        length = _header(headers, b"content-length")
+        if length is not None:
+            try:
+                too_large = int(length) > self.max_body_bytes
+            except ValueError:
+                return InvalidRequest("Invalid Content-Length header.")
+            if too_large:
+                return PayloadTooLarge(
+                    f"Request body exceeds the limit of {self.max_body_bytes} bytes."
+                )
+        return None
+
+    def _limited(self, receive: Receive) -> Receive:
+        """Count body bytes as they arrive: a chunked body over the limit stops here too."""
+        limit = self.max_body_bytes
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        return limited_receive
+
+
+async def _send_error(send: Send, error: GatewayError) -> None:
+    body = orjson.dumps(error.body())
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status_code,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-should-retry", b"true" if error.retryable else b"false"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,8 @@
+"""Every ORM model, imported in one place so that Alembic sees the whole schema."""
+
+from modelgate.audit.models import AuditEntry
+from modelgate.db import Base
+from modelgate.keys.models import ProviderKey
+from modelgate.tenants.models import ApiToken, Tenant, TenantSettings
+
+__all__ = ["ApiToken", "AuditEntry", "Base", "ProviderKey", "Tenant", "TenantSettings"]
