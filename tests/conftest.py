@@ -8,6 +8,7 @@ skipped locally, but under CI=true that is a failure.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -36,12 +37,14 @@ async def _pg_admin(statement: str) -> None:
         await engine.dispose()
 
 
+# Database set-up fixtures are synchronous (each runs its own short event loop)
+# so that they can be chosen at run time with getfixturevalue.
 @pytest.fixture(scope="session")
-async def postgres_server_url() -> AsyncIterator[str]:
+def postgres_server_url() -> Iterator[str]:
     """The URL of a database created for this run (dropped at the end)."""
     name = f"modelgate_test_{uuid.uuid4().hex[:12]}"
     try:
-        await _pg_admin(f'CREATE DATABASE "{name}"')
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # unreachable server, refused auth, …
         message = f"PostgreSQL at {PG_ADMIN_URL} is unreachable: {type(exc).__name__}: {exc}"
         if IN_CI:
@@ -51,22 +54,22 @@ async def postgres_server_url() -> AsyncIterator[str]:
     try:
         yield f"{base}/{name}"
     finally:
-        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
-async def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'modelgate.db'}"
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
-async def database_url(request: pytest.FixtureRequest) -> str:
+def database_url(request: pytest.FixtureRequest) -> str:
     """Each database-backed test runs on both backends, migrated to head once."""
     if request.param == "postgres":
         url = request.getfixturevalue("postgres_server_url")
     else:
         url = request.getfixturevalue("sqlite_url")
-    await migrate.upgrade_async(url)
+    migrate.upgrade(url)
     return url
 
 

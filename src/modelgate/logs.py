@@ -89,14 +89,16 @@ def configure_logging(
     level: str, secrets: Iterable[str] = (), stream: TextIO | None = None
 ) -> logging.Handler:
     """Route every logger (ours, uvicorn's, SQLAlchemy's) through one redacting JSON handler."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    stream = stream or sys.stderr
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(Redactor(secrets))
     root = logging.getLogger()
+    # Configuring twice for the same stream replaces, never duplicates, our handler.
     for old in list(root.handlers):
-        if getattr(old, "_modelgate", False):
+        if getattr(old, "_modelgate_stream", None) is stream:
             root.removeHandler(old)
-    handler._modelgate = True  # type: ignore[attr-defined]
+    handler._modelgate_stream = stream  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
     logging.captureWarnings(True)
