@@ -22,8 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from modelgate.app import create_app
 from modelgate.config import Settings, load_settings
 from modelgate.db import session_factory
+from modelgate.keys.keyring import generate_keyring_spec
 from modelgate.tenants import service as tenants
 from modelgate.tenants.tokens import Scope
+
+# One keyring for the whole run, so that every gateway a test starts can read
+# what another one stored (PostgreSQL requires an explicit keyring).
+TEST_KEYRING = generate_keyring_spec("test-primary")
 
 
 def free_port() -> int:
@@ -66,6 +71,7 @@ class RunningGateway:
 @contextmanager
 def run_gateway(**overrides: object) -> Iterator[RunningGateway]:
     """Serve the real app on a free loopback port until the block ends."""
+    overrides.setdefault("encryption_keys", TEST_KEYRING)
     settings = load_settings(**overrides)
     logs = LogStream()
     app = create_app(settings, log_stream=logs)

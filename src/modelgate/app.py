@@ -3,6 +3,7 @@ the lifespan owns everything that lives as long as the process."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TextIO
@@ -10,24 +11,58 @@ from typing import TextIO
 from fastapi import FastAPI
 
 from modelgate import http_errors
+from modelgate.audit.router import router as audit_router
+from modelgate.catalog import Catalog, load_catalog
+from modelgate.catalog.router import router as catalog_router
+from modelgate.chat.router import SCHEMA_COMPONENTS
+from modelgate.chat.router import router as chat_router
 from modelgate.config import Settings, load_settings
 from modelgate.db import create_engine, session_factory
-from modelgate.audit.router import router as audit_router
 from modelgate.health import router as health_router
+from modelgate.keys.keyring import KeyProvider
+from modelgate.keys.resolver import KeyResolver
+from modelgate.keys.router import router as keys_router
+from modelgate.keys.startup import load_key_provider
 from modelgate.logs import configure_logging
 from modelgate.middleware import GatewayMiddleware
+from modelgate.providers.base import Timeouts
+from modelgate.providers.registry import ProviderRegistry
 from modelgate.state import Gateway
 from modelgate.tenants.auth import TokenCache
 from modelgate.tenants.router import router as tenant_router
 
 
-def build_gateway(settings: Settings) -> Gateway:
+def build_gateway(settings: Settings, catalog: Catalog, keyring: KeyProvider) -> Gateway:
     engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
     return Gateway(
         settings=settings,
         engine=engine,
-        sessions=session_factory(engine),
+        sessions=sessions,
         tokens=TokenCache(settings.token_cache_ttl),
+        catalog=catalog,
+        keyring=keyring,
+        keys=KeyResolver(
+            sessions=sessions,
+            keyring=keyring,
+            hosted_keys=settings.hosted_api_keys,
+            hosted_enabled=settings.hosted_keys,
+            ttl=settings.key_cache_ttl,
+        ),
+        providers=ProviderRegistry.build(
+            {spec.id: spec.api_style for spec in catalog.providers},
+            Timeouts(
+                connect=settings.upstream_connect_timeout,
+                read=settings.upstream_read_timeout,
+                total=settings.upstream_total_timeout,
+            ),
+            max_connections=settings.upstream_max_connections,
+            max_response_bytes=settings.max_response_bytes,
+        ),
+        upstream_base_urls={
+            spec.id: settings.base_url_overrides.get(spec.id, spec.base_url)
+            for spec in catalog.providers
+        },
     )
 
 
@@ -39,13 +74,18 @@ def create_app(settings: Settings | None = None, *, log_stream: TextIO | None = 
         stream=log_stream,
     )
 
+    # Both fail fast, before the first request: a bad catalog or keyring stops start-up.
+    catalog = load_catalog()
+    keyring = load_key_provider(settings, announce=lambda line: print(line, file=sys.stderr))
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        gateway = build_gateway(settings)
+        gateway = build_gateway(settings, catalog, keyring)
         app.state.gateway = gateway
         try:
             yield
         finally:
+            await gateway.providers.close_all()
             await gateway.engine.dispose()
 
     app = FastAPI(
@@ -56,6 +96,25 @@ def create_app(settings: Settings | None = None, *, log_stream: TextIO | None = 
     )
     http_errors.install(app)
     app.add_middleware(GatewayMiddleware, max_body_bytes=settings.max_body_bytes)
-    for router in (health_router, tenant_router, audit_router):
+    for router in (
+        health_router, chat_router, catalog_router, keys_router, tenant_router, audit_router
+    ):
         app.include_router(router)
+    _add_schema_components(app)
     return app
+
+
+def _add_schema_components(app: FastAPI) -> None:
+    """The chat request's nested schemas, which its hand-declared body refers to."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(
+                SCHEMA_COMPONENTS
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        # `MODELGATE_OPENAI_API_KEY=` (as compose files write it) means "not set".
+        env_ignore_empty=True,
         frozen=True,
     )
 
@@ -101,7 +103,7 @@ class Settings(BaseSettings):
     @field_validator("*", mode="after")
     @classmethod
     def _no_blank_secret(cls, value: object) -> object:
-        # A key set to an empty string is a mistake, not "no key": refuse it loudly.
+        # A key of only spaces is a mistake, not "no key": refuse it loudly.
         if isinstance(value, SecretStr) and not value.get_secret_value().strip():
             raise ValueError("is set but empty")
         return value

@@ -84,9 +84,11 @@ async def _http_exception(_: Request, exc: Exception) -> Response:
 
 
 async def _database_error(_: Request, exc: Exception) -> Response:
-    if isinstance(exc, DBAPIError) and not isinstance(exc, OperationalError | InterfaceError):
-        if not exc.connection_invalidated:
-            return await _unexpected(_, exc)
+    lost_connection = not isinstance(exc, DBAPIError) or (
+        isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
+    )
+    if not lost_connection:  # e.g. an IntegrityError a service failed to translate: a bug
+        return await _unexpected(_, exc)
     log.warning("database unavailable: %s", type(exc).__name__)
     return error_response(DatabaseUnavailable("The database is unavailable; try again shortly."))
 

@@ -12,7 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from modelgate.config import Settings, SettingsError
-from modelgate.keys.keyring import KeyringError, LocalKeyring, load_or_create_keyring_file, parse_keyring
+from modelgate.keys.keyring import (
+    KeyringError,
+    LocalKeyring,
+    load_or_create_keyring_file,
+    parse_keyring,
+)
 
 
 def keyring_path(database_file: Path) -> Path:

@@ -1,0 +1,110 @@
+"""The models endpoints: the tenant's catalog view, one resolved model, and the
+OpenAI-compatible list that SDKs' ``models.list()`` reads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from modelgate.catalog.lifecycle import lifecycle_state, lifecycle_view
+
+from modelgate.catalog import ModelSpec, Resolution
+from modelgate.deps import GatewayDep, ReadPrincipal
+from modelgate.errors import ModelNotFound, ProviderNotFound
+from modelgate.keys.resolver import KeySource
+
+router = APIRouter(tags=["models"])
+
+
+def model_view(
+    model: ModelSpec, aliases: tuple[str, ...], source: KeySource | None, now: datetime
+) -> dict[str, Any]:
+    return {
+        "id": model.id,
+        "provider": model.provider,
+        "label": model.label,
+        "available": source is not None,
+        "source": source,
+        "model_type": model.model_type,
+        "context_window": model.context_window,
+        "max_output_tokens": model.max_output_tokens,
+        "modalities": list(model.modalities),
+        "capabilities": model.capabilities.model_dump(),
+        "pricing": model.pricing.model_dump(),
+        "lifecycle": lifecycle_view(model, now),
+        "recommended": model.recommended,
+        "tier": model.tier,
+        "curated": model.curated,
+        "aliases": list(aliases),
+    }
+
+
+@router.get("/v1/tenant/models")
+async def list_tenant_models(
+    principal: ReadPrincipal,
+    gateway: GatewayDep,
+    provider: Annotated[str | None, Query(max_length=64, description="Provider id or alias")] = None,
+    available: Annotated[bool | None, Query()] = None,
+) -> dict[str, Any]:
+    catalog = gateway.catalog
+    only = None
+    if provider is not None:
+        spec = catalog.provider(provider)
+        if spec is None:
+            raise ProviderNotFound(f"Unknown provider {provider!r}.", param="provider")
+        only = spec.id
+    sources = await gateway.keys.sources(principal)
+    configured = await gateway.keys.configured(principal)
+    now = datetime.now(UTC)
+    data = []
+    for model in catalog.models:
+        if (only and model.provider != only) or lifecycle_state(model, now) == "disabled":
+            continue
+        source = sources.get(model.provider)
+        if available is not None and (source is not None) != available:
+            continue
+        data.append(model_view(model, catalog.aliases_of(model.id), source, now))
+    providers = [
+        {
+            "id": spec.id,
+            "label": spec.label,
+            "base_url": spec.accepts_base_url,
+            "hosted": gateway.keys.hosted_available(principal, spec.id),
+            "configured": spec.id in configured,
+        }
+        for spec in catalog.providers
+        if only is None or spec.id == only
+    ]
+    return {"data": data, "providers": providers}
+
+
+@router.get("/v1/tenant/models/{model_id:path}")
+async def get_tenant_model(
+    model_id: Annotated[str, Path(max_length=256)],
+    principal: ReadPrincipal,
+    gateway: GatewayDep,
+) -> dict[str, Any]:
+    resolution: Resolution = gateway.catalog.resolve(model_id)
+    now = datetime.now(UTC)
+    if lifecycle_state(resolution.model, now) == "disabled":
+        raise ModelNotFound(f"The model {model_id!r} does not exist.", param="model_id")
+    sources = await gateway.keys.sources(principal)
+    aliases = gateway.catalog.aliases_of(resolution.model.id) if resolution.in_catalog else ()
+    view = model_view(resolution.model, aliases, sources.get(resolution.provider.id), now)
+    return {**view, "requested": model_id, "in_catalog": resolution.in_catalog}
+
+
+@router.get("/v1/models")
+async def list_openai_models(principal: ReadPrincipal, gateway: GatewayDep) -> dict[str, Any]:
+    """Only models this tenant can call now: a key resolves and the model is not retired."""
+    sources = await gateway.keys.sources(principal)
+    now = datetime.now(UTC)
+    data = [
+        # The catalog records no creation dates; 0 says "unknown" rather than invent one.
+        {"id": model.id, "object": "model", "created": 0, "owned_by": model.provider}
+        for model in gateway.catalog.models
+        if sources.get(model.provider) is not None
+        and lifecycle_state(model, now) in ("active", "deprecated")
+    ]
+    return {"object": "list", "data": data}
