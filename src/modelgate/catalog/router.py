@@ -54,8 +54,8 @@ async def list_tenant_models(
         if spec is None:
             raise ProviderNotFound(f"Unknown provider {provider!r}.", param="provider")
         only = spec.id
-    sources = await gateway.keys.sources(principal)
-    configured = await gateway.keys.configured(principal)
+    keys = await gateway.keys.availability(principal)
+    sources = keys.sources
     now = datetime.now(UTC)
     data = []
     for model in catalog.models:
@@ -71,7 +71,7 @@ async def list_tenant_models(
             "label": spec.label,
             "base_url": spec.accepts_base_url,
             "hosted": gateway.keys.hosted_available(principal, spec.id),
-            "configured": spec.id in configured,
+            "configured": spec.id in keys.configured,
         }
         for spec in catalog.providers
         if only is None or spec.id == only
@@ -89,7 +89,7 @@ async def get_tenant_model(
     now = datetime.now(UTC)
     if lifecycle_state(resolution.model, now) == "disabled":
         raise ModelNotFound(f"The model {model_id!r} does not exist.", param="model_id")
-    sources = await gateway.keys.sources(principal)
+    sources = (await gateway.keys.availability(principal)).sources
     aliases = gateway.catalog.aliases_of(resolution.model.id) if resolution.in_catalog else ()
     view = model_view(resolution.model, aliases, sources.get(resolution.provider.id), now)
     return {**view, "requested": model_id, "in_catalog": resolution.in_catalog}
@@ -98,7 +98,7 @@ async def get_tenant_model(
 @router.get("/v1/models")
 async def list_openai_models(principal: ReadPrincipal, gateway: GatewayDep) -> dict[str, Any]:
     """Only models this tenant can call now: a key resolves and the model is not retired."""
-    sources = await gateway.keys.sources(principal)
+    sources = (await gateway.keys.availability(principal)).sources
     now = datetime.now(UTC)
     data = [
         # The catalog records no creation dates; 0 says "unknown" rather than invent one.

@@ -35,6 +35,14 @@ class ResolvedKey:
     base_url: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Availability:
+    # Per provider with any key: its source, or None for a stored key that cannot be used.
+    sources: dict[str, KeySource | None]
+    # Providers for which the tenant has stored a key (usable or not).
+    configured: frozenset[str]
+
+
 @dataclass(slots=True)
 class _StoredKey:
     ciphertext: bytes
@@ -115,21 +123,17 @@ class KeyResolver:
             return ResolvedKey(provider, "hosted", self._hosted[provider])
         return None
 
-    async def sources(self, principal: Principal) -> dict[str, KeySource | None]:
-        """Per provider with any key: where its key comes from (None: stored but unusable).
-        One database query at most, for all providers together."""
-        result: dict[str, KeySource | None] = {}
+    async def availability(self, principal: Principal) -> Availability:
+        """Where each provider's key comes from, for listings: one query at most."""
+        sources: dict[str, KeySource | None] = {}
         if principal.hosted_keys_enabled:
-            result.update(dict.fromkeys(self._hosted, "hosted"))
-        for provider, stored in (await self._stored(principal.tenant_id)).items():
+            sources.update(dict.fromkeys(self._hosted, "hosted"))
+        stored = await self._stored(principal.tenant_id)
+        for provider, key in stored.items():
             try:
-                self._decrypt(principal.tenant_id, provider, stored)
+                self._decrypt(principal.tenant_id, provider, key)
             except KeyUnavailable:
-                result[provider] = None
+                sources[provider] = None  # stored but unusable: not available, not hosted
             else:
-                result[provider] = "byok"
-        return result
-
-    async def configured(self, principal: Principal) -> frozenset[str]:
-        """Providers for which the tenant has stored a key (usable or not)."""
-        return frozenset(await self._stored(principal.tenant_id))
+                sources[provider] = "byok"
+        return Availability(sources=sources, configured=frozenset(stored))

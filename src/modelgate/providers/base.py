@@ -1,0 +1,380 @@
+"""The adapter protocol, and the one boundary where httpx meets our errors.
+
+An adapter turns a validated Chat Completions request into one provider's HTTP
+call and the answer back into OpenAI's shape. Every adapter builds on
+``HTTPAdapter``, whose two methods are the only places that talk to httpx:
+
+    HTTPAdapter._post_json    one JSON answer, read with a size limit and a deadline
+    HTTPAdapter._sse_events   an event stream, each read bounded by the deadline
+
+Foreign exceptions become ours there, once, with ``raise … from exc``:
+
+    httpx.TimeoutException, the overall deadline   → UpstreamTimeout (504)
+    any other httpx error, 5xx, unreadable body    → UpstreamUnavailable (502)
+    a provider's 4xx                               → UpstreamError (its status)
+
+A stream that breaks after its first byte cannot change its status any more;
+``stream_with_error_tail`` ends it with an OpenAI error event instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+import orjson
+from pydantic import SecretStr
+
+from modelgate.chat.schemas import ChatCompletionRequest, ToolCall
+from modelgate.errors import (
+    GatewayError,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+    ValidationFailed,
+)
+from modelgate.providers.sse import SSEDecoder, SSEEvent, error_event
+
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+_MESSAGE_LIMIT = 2000
+_PASSED_ON_HEADERS = ("retry-after", "retry-after-ms")
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect: float = 5.0
+    read: float = 60.0  # also the longest silence tolerated inside a stream
+    total: float = 600.0  # the overall deadline of one call, stream included
+
+    def for_httpx(self) -> httpx.Timeout:
+        return httpx.Timeout(
+            connect=self.connect, read=self.read, write=self.read, pool=self.connect
+        )
+
+
+DEFAULT_TIMEOUTS = Timeouts()
+
+
+@dataclass(frozen=True)
+class UpstreamTarget:
+    provider_id: str
+    base_url: str
+    api_key: SecretStr
+    model: str  # the resolved upstream model id
+    default_max_tokens: int | None = None  # the catalog's output limit
+
+    def url(self, path: str) -> str:
+        return self.base_url.rstrip("/") + path
+
+
+class Adapter(Protocol):
+    async def complete(
+        self, request: ChatCompletionRequest, body: dict[str, Any], target: UpstreamTarget
+    ) -> dict[str, Any]:
+        """An OpenAI ``chat.completion`` object whose ``model`` is ``target.model``."""
+        ...
+
+    def stream(
+        self, request: ChatCompletionRequest, body: dict[str, Any], target: UpstreamTarget
+    ) -> AsyncIterator[bytes]:
+        """SSE bytes of ``chat.completion.chunk`` events, ending with ``data: [DONE]``.
+
+        A request the adapter cannot translate raises ``ValidationFailed`` here, at
+        the call; upstream errors raise at the first ``anext`` (see ``prime_stream``);
+        later ones end the stream with an error event (see ``stream_with_error_tail``).
+        """
+        ...
+
+
+# ── error mapping ──────────────────────────────────────────────────────────────
+def redact(text: str, target: UpstreamTarget) -> str:
+    secret = target.api_key.get_secret_value()
+    return text.replace(secret, "[redacted]") if secret else text
+
+
+def provider_message(body: bytes, target: UpstreamTarget) -> str | None:
+    """The message of an error body in OpenAI's, Anthropic's or Google's shape."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if isinstance(data, list) and data:  # Google sometimes wraps its error in a list
+        data = data[0]
+    if not isinstance(data, dict):
+        return None
+    return message_of(data, target)
+
+
+def message_of(data: dict[str, Any], target: UpstreamTarget) -> str | None:
+    error = data.get("error", data)
+    message = error.get("message") if isinstance(error, dict) else error
+    if not isinstance(message, str) or not message.strip():
+        return None
+    return redact(message.strip(), target)[:_MESSAGE_LIMIT]
+
+
+def status_error(response: httpx.Response, body: bytes, target: UpstreamTarget) -> GatewayError:
+    status = response.status_code
+    if 400 <= status < 500:
+        message = provider_message(body, target)
+        headers = {
+            name: value[:64]
+            for name in _PASSED_ON_HEADERS
+            if status == 429 and (value := response.headers.get(name))
+        }
+        return UpstreamError(
+            message or f"The provider rejected the request (HTTP {status}).",
+            status_code=status,
+            headers=headers,
+        )
+    return UpstreamUnavailable(f"The provider '{target.provider_id}' failed (HTTP {status}).")
+
+
+def transport_error(exc: Exception, target: UpstreamTarget) -> GatewayError:
+    if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
+        return UpstreamTimeout(f"The provider '{target.provider_id}' did not answer in time.")
+    return UpstreamUnavailable(
+        f"The provider '{target.provider_id}' could not be reached or dropped the connection."
+    )
+
+
+def unreadable(target: UpstreamTarget) -> UpstreamUnavailable:
+    return UpstreamUnavailable(f"The provider '{target.provider_id}' sent an unreadable answer.")
+
+
+def stream_cut(target: UpstreamTarget) -> UpstreamUnavailable:
+    return UpstreamUnavailable(
+        f"The provider '{target.provider_id}' ended its stream before it was complete."
+    )
+
+
+def stream_error(data: dict[str, Any], target: UpstreamTarget) -> UpstreamUnavailable:
+    """An error the provider reported inside a stream (after a 200)."""
+    message = message_of(data, target) or "no message"
+    return UpstreamUnavailable(f"The provider '{target.provider_id}' reported an error: {message}")
+
+
+_TRANSPORT_ERRORS = (httpx.HTTPError, httpx.InvalidURL, TimeoutError)
+
+
+# ── the HTTP boundary ──────────────────────────────────────────────────────────
+class HTTPAdapter:
+    """Holds the provider's shared client; the subclasses translate."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        *,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> None:
+        self.client = client
+        self.timeouts = timeouts
+        self.max_response_bytes = max_response_bytes
+        self._httpx_timeout = timeouts.for_httpx()  # per request: these Timeouts rule
+
+    async def _post_json(
+        self, url: str, headers: dict[str, str], payload: dict[str, Any], target: UpstreamTarget
+    ) -> dict[str, Any]:
+        content = orjson.dumps(payload)
+        try:
+            async with asyncio.timeout(self.timeouts.total):
+                async with self.client.stream(
+                    "POST", url, headers=headers, content=content, timeout=self._httpx_timeout
+                ) as response:
+                    body = await self._read_limited(response, target)
+        except _TRANSPORT_ERRORS as exc:
+            raise transport_error(exc, target) from exc
+        if not response.is_success:
+            raise status_error(response, body, target)
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise unreadable(target) from exc
+        if not isinstance(data, dict):
+            raise unreadable(target)
+        return data
+
+    async def _read_limited(self, response: httpx.Response, target: UpstreamTarget) -> bytes:
+        limit = self.max_response_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise self._too_large(target)
+        body = bytearray()
+        async with aclosing(response.aiter_bytes()) as chunks:
+            async for chunk in chunks:
+                body += chunk
+                if len(body) > limit:
+                    raise self._too_large(target)
+        return bytes(body)
+
+    def _too_large(self, target: UpstreamTarget) -> UpstreamUnavailable:
+        return UpstreamUnavailable(
+            f"The provider '{target.provider_id}' sent an answer larger than "
+            f"{self.max_response_bytes} bytes."
+        )
+
+    async def _sse_events(
+        self, url: str, headers: dict[str, str], payload: dict[str, Any], target: UpstreamTarget
+    ) -> AsyncIterator[SSEEvent]:
+        """The provider's events, until its stream ends; raises our errors only.
+
+        Each wait is bounded by the overall deadline (a timeout cannot span the
+        ``yield``s of a generator); httpx bounds each read by the read timeout.
+        Closing this generator closes the upstream response at once.
+        """
+        deadline = asyncio.get_running_loop().time() + self.timeouts.total
+        request = self.client.build_request(
+            "POST", url, headers=headers, content=orjson.dumps(payload), timeout=self._httpx_timeout
+        )
+        try:
+            async with asyncio.timeout_at(deadline):
+                response = await self.client.send(request, stream=True)
+        except _TRANSPORT_ERRORS as exc:
+            raise transport_error(exc, target) from exc
+        try:
+            if not response.is_success:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        body = await self._read_limited(response, target)
+                except _TRANSPORT_ERRORS as exc:
+                    raise transport_error(exc, target) from exc
+                raise status_error(response, body, target)
+            decoder = SSEDecoder(self.max_response_bytes)
+            async with aclosing(response.aiter_bytes()) as chunks:
+                while True:
+                    try:
+                        async with asyncio.timeout_at(deadline):
+                            chunk = await anext(chunks)
+                    except StopAsyncIteration:
+                        break
+                    except _TRANSPORT_ERRORS as exc:
+                        raise transport_error(exc, target) from exc
+                    for event in decoder.feed(chunk):
+                        yield event
+            for event in decoder.finish():
+                yield event
+            if decoder.partial:
+                raise stream_cut(target)
+        finally:
+            await response.aclose()
+
+
+# ── streams ────────────────────────────────────────────────────────────────────
+async def stream_with_error_tail(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """Relay ``chunks``; a ``GatewayError`` raises before the first chunk (the
+    router can still answer with a plain HTTP error) and, after it, becomes the
+    stream's final error event (no ``[DONE]``), which makes OpenAI's SDKs raise.
+
+    ``chunks`` must be an async generator: it is closed with this one, so that a
+    client that goes away closes the upstream connection at once.
+    """
+    started = False
+    async with aclosing(chunks):  # type: ignore[type-var]
+        try:
+            async for chunk in chunks:
+                started = True
+                yield chunk
+        except GatewayError as exc:
+            if not started:
+                raise
+            yield error_event(exc)
+
+
+class PrimedStream:
+    """A stream whose first chunk has already been read (see ``prime_stream``)."""
+
+    def __init__(self, first: bytes, rest: AsyncIterator[bytes]) -> None:
+        self._first: bytes | None = first
+        self._rest = rest
+
+    def __aiter__(self) -> PrimedStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._first is not None:
+            first, self._first = self._first, None
+            return first
+        return await anext(self._rest)
+
+    async def aclose(self) -> None:
+        await self._rest.aclose()  # type: ignore[attr-defined]
+
+
+async def prime_stream(chunks: AsyncIterator[bytes]) -> PrimedStream:
+    """Read the first chunk now, so that an upstream error raises here, before the
+    response starts; the router then streams the ``PrimedStream`` (and should
+    ``aclose`` it when the client goes away)."""
+    try:
+        first = await anext(chunks)
+    except StopAsyncIteration:
+        first = b""
+    except BaseException:
+        await chunks.aclose()  # type: ignore[attr-defined]
+        raise
+    return PrimedStream(first, chunks)
+
+
+def chat_completion(
+    *,
+    id: str,
+    created: int,
+    model: str,
+    message: dict[str, Any],
+    finish_reason: str,
+    usage: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "id": id,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": [
+            {"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}
+        ],
+        "usage": usage,
+    }
+
+
+def usage_dict(
+    prompt: int, completion: int, *, cached: int = 0, reasoning: int = 0
+) -> dict[str, Any]:
+    usage: dict[str, Any] = {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+    if cached:
+        usage["prompt_tokens_details"] = {"cached_tokens": cached}
+    if reasoning:
+        usage["completion_tokens_details"] = {"reasoning_tokens": reasoning}
+    return usage
+
+
+# ── translation helpers shared by the translating adapters ─────────────────────
+def parse_data_url(url: str, *, param: str) -> tuple[str, str]:
+    """``data:image/png;base64,AAAA`` → ``("image/png", "AAAA")``."""
+    header, comma, data = url.partition(",")
+    if not (url.startswith("data:") and comma and header.endswith(";base64") and data):
+        raise ValidationFailed("An image must be an http(s) URL or a base64 data URL.", param=param)
+    media_type = header[len("data:") : -len(";base64")].split(";", 1)[0]
+    return media_type or "application/octet-stream", data
+
+
+def tool_arguments(call: ToolCall, param: str) -> dict[str, Any]:
+    """The JSON object in a tool call's ``arguments`` string ("" counts as {})."""
+    if not call.function.arguments.strip():
+        return {}
+    try:
+        arguments = orjson.loads(call.function.arguments)
+    except orjson.JSONDecodeError:
+        arguments = None
+    if not isinstance(arguments, dict):
+        raise ValidationFailed(
+            "Tool call arguments must be a JSON object.", param=f"{param}.function.arguments"
+        )
+    return arguments

@@ -1,0 +1,88 @@
+"""OpenAI and every OpenAI-compatible provider (and BYOK base URLs): passthrough.
+
+The raw body goes upstream with only ``model`` replaced; the answer comes back
+with only ``model`` replaced. Streams are relayed event by event, and an event
+that already names ``target.model`` (or the upstream's own model name, seen
+once) is forwarded without being decoded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import Any
+
+import orjson
+
+from modelgate.chat.schemas import ChatCompletionRequest
+from modelgate.providers.base import (
+    HTTPAdapter,
+    UpstreamTarget,
+    stream_cut,
+    stream_error,
+    stream_with_error_tail,
+    unreadable,
+)
+from modelgate.providers.sse import DONE, encode_event
+
+
+class OpenAICompatAdapter(HTTPAdapter):
+    def _headers(self, target: UpstreamTarget) -> dict[str, str]:
+        return {
+            "authorization": f"Bearer {target.api_key.get_secret_value()}",
+            "content-type": "application/json",
+        }
+
+    async def complete(
+        self, request: ChatCompletionRequest, body: dict[str, Any], target: UpstreamTarget
+    ) -> dict[str, Any]:
+        payload = {**body, "model": target.model}
+        payload.pop("stream", None)
+        payload.pop("stream_options", None)
+        url = target.url("/chat/completions")
+        data = await self._post_json(url, self._headers(target), payload, target)
+        if "error" in data and "choices" not in data:
+            raise stream_error(data, target)
+        if not isinstance(data.get("choices"), list):
+            raise unreadable(target)
+        data["model"] = target.model
+        return data
+
+    def stream(
+        self, request: ChatCompletionRequest, body: dict[str, Any], target: UpstreamTarget
+    ) -> AsyncIterator[bytes]:
+        return stream_with_error_tail(
+            self._relay({**body, "model": target.model, "stream": True}, target)
+        )
+
+    async def _relay(self, payload: dict[str, Any], target: UpstreamTarget) -> AsyncIterator[bytes]:
+        ours = b'"model":' + orjson.dumps(target.model)
+        theirs: bytes | None = None  # the upstream's own `"model":"…"`, once seen
+        headers = {**self._headers(target), "accept": "text/event-stream"}
+        events = self._sse_events(target.url("/chat/completions"), headers, payload, target)
+        async with aclosing(events):
+            async for event in events:
+                data = event.data
+                if data == b"[DONE]":
+                    yield DONE
+                    return
+                if data[:1] == b"{" and data[-1:] == b"}":  # looks whole: try the fast paths
+                    if ours in data:
+                        yield b"data: " + data + b"\n\n"
+                        continue
+                    if theirs is not None and theirs in data:
+                        yield b"data: " + data.replace(theirs, ours, 1) + b"\n\n"
+                        continue
+                try:
+                    chunk = orjson.loads(data)
+                except orjson.JSONDecodeError as exc:
+                    raise unreadable(target) from exc
+                if not isinstance(chunk, dict):
+                    raise unreadable(target)
+                if "error" in chunk:
+                    raise stream_error(chunk, target)
+                if isinstance(upstream_model := chunk.get("model"), str):
+                    theirs = b'"model":' + orjson.dumps(upstream_model)
+                chunk["model"] = target.model
+                yield encode_event(chunk)
+        raise stream_cut(target)

@@ -1,0 +1,133 @@
+"""Which adapter serves which API style, and one pooled HTTP client per provider.
+
+Built once at startup (the lifespan owns it) and closed at shutdown::
+
+    providers = ProviderRegistry.build({"openai": "openai", "anthropic": "anthropic",
+                                        "google": "google", "groq": "openai"}, timeouts)
+    adapter = providers.adapter_for("groq")     # an OpenAICompatAdapter on groq's client
+    ...
+    await providers.close_all()
+
+OpenAI-compatible providers are data (an id mapped to the ``"openai"`` style), not
+code. Adapters build full URLs from ``UpstreamTarget.base_url``, so a provider's
+client also serves a tenant's BYOK ``base_url`` on another host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import httpx
+
+from modelgate.providers.anthropic import AnthropicAdapter
+from modelgate.providers.base import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TIMEOUTS,
+    Adapter,
+    HTTPAdapter,
+    Timeouts,
+)
+from modelgate.providers.google import GoogleAdapter
+from modelgate.providers.openai_compat import OpenAICompatAdapter
+
+ADAPTERS: dict[str, type[HTTPAdapter]] = {
+    "openai": OpenAICompatAdapter,
+    "anthropic": AnthropicAdapter,
+    "google": GoogleAdapter,
+}
+
+USER_AGENT = "modelgate/0.1"
+
+
+def adapter_class(api_style: str) -> type[HTTPAdapter]:
+    try:
+        return ADAPTERS[api_style]
+    except KeyError:
+        raise ValueError(
+            f"Unknown api_style {api_style!r}; expected one of {', '.join(ADAPTERS)}."
+        ) from None
+
+
+def build_client(
+    timeouts: Timeouts,
+    *,
+    max_connections: int = 200,
+    max_keepalive_connections: int = 50,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """A pooled keep-alive client that follows no redirect and reads no environment
+    (no proxy variables, no .netrc): the key must go to the URL we chose, only."""
+    return httpx.AsyncClient(
+        timeout=timeouts.for_httpx(),
+        limits=httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=max_keepalive_connections,
+            keepalive_expiry=30.0,
+        ),
+        follow_redirects=False,
+        trust_env=False,
+        headers={"user-agent": USER_AGENT},
+        transport=transport,
+    )
+
+
+def build_clients(
+    provider_ids: list[str] | tuple[str, ...],
+    timeouts: Timeouts,
+    *,
+    max_connections: int = 200,
+    max_keepalive_connections: int = 50,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> dict[str, httpx.AsyncClient]:
+    return {
+        provider_id: build_client(
+            timeouts,
+            max_connections=max_connections,
+            max_keepalive_connections=max_keepalive_connections,
+            transport=transport,
+        )
+        for provider_id in provider_ids
+    }
+
+
+@dataclass
+class ProviderRegistry:
+    adapters: dict[str, Adapter]
+    clients: dict[str, httpx.AsyncClient] = field(repr=False)
+
+    @classmethod
+    def build(
+        cls,
+        api_styles: Mapping[str, str],
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        *,
+        max_connections: int = 200,
+        max_keepalive_connections: int = 50,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> ProviderRegistry:
+        """``api_styles``: provider id → ``"openai"`` | ``"anthropic"`` | ``"google"``."""
+        classes = {pid: adapter_class(style) for pid, style in api_styles.items()}  # fail first
+        clients = build_clients(
+            tuple(classes),
+            timeouts,
+            max_connections=max_connections,
+            max_keepalive_connections=max_keepalive_connections,
+            transport=transport,
+        )
+        adapters: dict[str, Adapter] = {
+            pid: adapter(clients[pid], timeouts, max_response_bytes=max_response_bytes)
+            for pid, adapter in classes.items()
+        }
+        return cls(adapters=adapters, clients=clients)
+
+    def adapter_for(self, provider_id: str) -> Adapter:
+        try:
+            return self.adapters[provider_id]
+        except KeyError:
+            raise LookupError(f"No adapter was built for provider {provider_id!r}.") from None
+
+    async def close_all(self) -> None:
+        for client in self.clients.values():
+            await client.aclose()
