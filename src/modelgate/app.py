@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None, *, log_stream: TextIO | None = 
     )
 
     # Both fail fast, before the first request: a bad catalog or keyring stops start-up.
-    catalog = load_catalog()
+    catalog = load_catalog(settings.catalog_path)
     keyring = load_key_provider(settings, announce=lambda line: print(line, file=sys.stderr))
 
     @asynccontextmanager

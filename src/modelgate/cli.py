@@ -14,8 +14,12 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelgate import migrate
+from modelgate.catalog import CatalogError, load_catalog
 from modelgate.config import Settings, SettingsError, load_settings
 from modelgate.db import create_engine, session_factory
+from modelgate.keys.keyring import KeyProvider
+from modelgate.keys.service import RotationError, rotate_all
+from modelgate.keys.startup import load_key_provider
 from modelgate.tenants import service as tenants
 from modelgate.tenants.service import TenantError
 from modelgate.tenants.tokens import parse_scopes
@@ -60,10 +64,17 @@ def run_in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     try:
         migrate.upgrade(settings.database_url)
         return asyncio.run(runner())
-    except TenantError as exc:
+    except (TenantError, RotationError) as exc:
         raise fail(str(exc)) from None
     except (OSError, ConnectionError) as exc:
         raise fail(f"cannot reach the database: {type(exc).__name__}") from None
+
+
+def keyring_or_exit(settings: Settings) -> KeyProvider:
+    try:
+        return load_key_provider(settings, announce=lambda line: typer.echo(line, err=True))
+    except SettingsError as exc:
+        raise fail(str(exc)) from None
 
 
 @app.command()
@@ -76,6 +87,12 @@ def serve(
     import uvicorn
 
     settings = settings_or_exit()
+    # Fail before binding the port on a bad catalog or a missing or unreadable keyring.
+    try:
+        load_catalog(settings.catalog_path)
+    except CatalogError as exc:
+        raise fail(str(exc)) from None
+    keyring_or_exit(settings)
     migrate.upgrade(settings.database_url)
     typer.echo(f"modelgate: serving on http://{host}:{port}", err=True)
     uvicorn.run(
@@ -163,6 +180,17 @@ def token_revoke(prefix: str) -> None:
         return (await tenants.revoke_token(session, prefix=prefix)).prefix
 
     typer.echo(f"revoked {run_in_session(work)}")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Rewrap every stored key under the keyring's first key; prints how many."""
+    keyring = keyring_or_exit(settings_or_exit())
+
+    async def work(session: AsyncSession) -> int:
+        return await rotate_all(session, keyring=keyring)
+
+    typer.echo(f"rewrapped {run_in_session(work)}")
 
 
 if __name__ == "__main__":

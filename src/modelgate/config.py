@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     hosted_keys: bool = True
     allow_private_base_urls: bool = False
 
+    # A catalog file to use instead of the packaged one (same format, validated at start).
+    catalog_path: Path | None = None
+
     max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_response_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
     log_level: str = "INFO"

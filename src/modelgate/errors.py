@@ -11,6 +11,7 @@ The tree (each class fixes status, OpenAI ``type`` and ``code``):
     ├── NotFound (404)                  ─ ModelNotFound, ProviderNotFound
     ├── ModelRetired (410)
     ├── PayloadTooLarge (413)
+    ├── ClientClosedRequest (499, only logged: the client has gone)
     ├── UpstreamError (4xx passed on from a provider)
     ├── UpstreamUnavailable (502)
     ├── UpstreamTimeout (504)
@@ -139,6 +140,14 @@ class PayloadTooLarge(GatewayError):
     status_code = 413
     type = "invalid_request_error"
     code = "request_too_large"
+
+
+class ClientClosedRequest(GatewayError):
+    """The client left before the answer; nobody reads this, but the log shows 499."""
+
+    status_code = 499
+    type = "invalid_request_error"
+    code = "client_closed_request"
 
 
 class UpstreamError(GatewayError):

@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from modelgate.chat.schemas import ChatCompletionRequest
 from modelgate.chat.service import prepare_call
-from modelgate.chat.streaming import EventStreamResponse
+from modelgate.chat.streaming import EventStreamResponse, unless_disconnected
 from modelgate.deps import GatewayDep, WritePrincipal
 from modelgate.errors import InvalidJSON, ValidationFailed
 from modelgate.providers.base import prime_stream
@@ -61,8 +61,13 @@ async def chat_completions(
 ) -> Response:
     chat, body = parse_body(await request.body())
     call = await prepare_call(gateway, principal, chat)
+    # Until the answer starts, a client that leaves cancels the upstream call too.
     if chat.stream:
-        stream = await prime_stream(call.adapter.stream(chat, body, call.target))
+        stream = await unless_disconnected(
+            request.receive, prime_stream(call.adapter.stream(chat, body, call.target))
+        )
         return EventStreamResponse(stream, call.headers())
-    answer = await call.adapter.complete(chat, body, call.target)
+    answer = await unless_disconnected(
+        request.receive, call.adapter.complete(chat, body, call.target)
+    )
     return Response(orjson.dumps(answer), media_type="application/json", headers=call.headers())
