@@ -33,8 +33,9 @@ _ERROR = {"description": "An error in the OpenAI shape."}
 def parse_body(raw: bytes) -> tuple[ChatCompletionRequest, dict[str, Any]]:
     try:
         body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise InvalidJSON("The request body is not valid JSON.") from None
+    except orjson.JSONDecodeError as exc:
+        # orjson's reason names the problem (a lone surrogate, say), never the content.
+        raise InvalidJSON(f"The request body is not valid JSON: {exc.msg} (at byte {exc.pos}).") from None
     if not isinstance(body, dict):
         raise ValidationFailed("The request body must be a JSON object.")
     try:
