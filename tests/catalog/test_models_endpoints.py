@@ -141,3 +141,38 @@ def test_availability_costs_one_query_per_request(database_url: str, tenant: See
                 assert "provider_keys" in statements[0]
         finally:
             event.remove(engine, "before_cursor_execute", listener)
+
+
+def test_a_disabled_model_is_hidden_and_refused(database_url: str, tenant: SeededTenant, tmp_path) -> None:
+    from pathlib import Path
+
+    from modelgate.catalog import loader
+
+    packaged = (Path(loader.__file__).parent / "catalog.toml").read_text()
+    patched = packaged.replace('id = "gpt-4o"\n', 'id = "gpt-4o"\ndisabled = true\n', 1)
+    assert patched != packaged
+    (tmp_path / "catalog.toml").write_text(patched)
+    settings = {"catalog_path": tmp_path / "catalog.toml", "openai_api_key": "sk-hosted"}
+    with run_gateway(database_url=database_url, **settings) as gw:
+        headers = tenant.headers("admin")
+        listing = httpx.get(f"{gw.url}/v1/tenant/models", headers=headers).json()["data"]
+        assert "gpt-4o" not in {m["id"] for m in listing} and "gpt-4o-mini" in {m["id"] for m in listing}
+        assert "gpt-4o" not in {m["id"] for m in httpx.get(f"{gw.url}/v1/models", headers=headers).json()["data"]}
+        assert_error(httpx.get(f"{gw.url}/v1/tenant/models/gpt-4o", headers=headers), 404, "model_not_found")
+        chat = httpx.post(f"{gw.url}/v1/chat/completions", headers=headers,
+                          json={"model": "GPT-4o-2024-08-06", "messages": [{"role": "user", "content": "x"}]})
+        assert_error(chat, 404, "model_not_found")
+
+
+def test_a_malformed_catalog_stops_start_up_naming_the_entry(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "catalog.toml").write_text('[[providers]]\nid = "openai"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELGATE_")}
+    env.update(MODELGATE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/x.db", MODELGATE_CATALOG_PATH=str(tmp_path / "catalog.toml"))
+    result = subprocess.run([sys.executable, "-m", "modelgate.cli", "serve"], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode != 0
+    assert len(result.stderr.strip().splitlines()) == 1 and "catalog.toml" in result.stderr
+    assert "openai" in result.stderr

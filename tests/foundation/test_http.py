@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import orjson
-import pytest
 
 from modelgate import api_version
 from tests.support import RunningGateway, SeededTenant, run_gateway

@@ -166,3 +166,23 @@ async def test_a_row_copied_to_another_tenant_is_refused(
         assert model["source"] is None and model["available"] is False
         providers = (await client.get("/v1/tenant/models")).json()["providers"]
         assert {p["id"]: p["configured"] for p in providers}["openai"] is True
+
+
+async def test_a_missing_keyring_id_fails_that_row_only(
+    database_url: str, tenant: SeededTenant, clean_engine: AsyncEngine
+) -> None:
+    from modelgate.keys.keyring import generate_keyring_spec
+
+    first, second = generate_keyring_spec("first"), generate_keyring_spec("second")
+    with run_gateway(database_url=database_url, encryption_keys=first) as gw:
+        httpx.put(f"{gw.url}{KEYS}/openai", json={"api_key": "sk-first"}, headers=tenant.headers())
+    with run_gateway(database_url=database_url, encryption_keys=f"{second},{first}") as gw:
+        httpx.put(f"{gw.url}{KEYS}/anthropic", json={"api_key": "sk-second"}, headers=tenant.headers())
+    with run_gateway(database_url=database_url, encryption_keys=second) as gw:
+        models = httpx.get(f"{gw.url}/v1/tenant/models", headers=tenant.headers("read")).json()["data"]
+        sources = {m["provider"]: m["source"] for m in models}
+        assert sources["openai"] is None and sources["anthropic"] == "byok"
+        chat = httpx.post(f"{gw.url}/v1/chat/completions", headers=tenant.headers("write"),
+                          json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]})
+        error = assert_error(chat, 422, "key_unavailable")
+        assert "sk-first" not in chat.text and "openai" in error["message"]
