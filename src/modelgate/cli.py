@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelgate import migrate
@@ -61,13 +62,20 @@ def run_in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         finally:
             await engine.dispose()
 
+    migrate_or_exit(settings)
     try:
-        migrate.upgrade(settings.database_url)
         return asyncio.run(runner())
     except (TenantError, RotationError) as exc:
         raise fail(str(exc)) from None
-    except (OSError, ConnectionError) as exc:
+    except (OSError, ConnectionError, SQLAlchemyError) as exc:
         raise fail(f"cannot reach the database: {type(exc).__name__}") from None
+
+
+def migrate_or_exit(settings: Settings) -> None:
+    try:
+        migrate.upgrade(settings.database_url)
+    except (OSError, ConnectionError, SQLAlchemyError) as exc:
+        raise fail(f"cannot migrate the database: {type(exc).__name__}") from None
 
 
 def keyring_or_exit(settings: Settings) -> KeyProvider:
@@ -93,7 +101,7 @@ def serve(
     except CatalogError as exc:
         raise fail(str(exc)) from None
     keyring_or_exit(settings)
-    migrate.upgrade(settings.database_url)
+    migrate_or_exit(settings)
     typer.echo(f"modelgate: serving on http://{host}:{port}", err=True)
     uvicorn.run(
         "modelgate.app:create_app",
@@ -112,8 +120,7 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations and exit."""
-    settings = settings_or_exit()
-    migrate.upgrade(settings.database_url)
+    migrate_or_exit(settings_or_exit())
 
 
 @tenant_app.command("create")

@@ -53,7 +53,7 @@ async def current_principal(
     return principal
 
 
-def RequireScope(scope: Scope):  # noqa: N802 - reads as a type in signatures
+def RequireScope(scope: Scope):
     async def require(
         principal: Annotated[Principal, Depends(current_principal)],
     ) -> Principal:

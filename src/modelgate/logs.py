@@ -14,8 +14,8 @@ import logging
 import re
 import sys
 from collections.abc import Iterable
-from typing import TextIO
 from datetime import UTC, datetime
+from typing import TextIO
 
 import orjson
 
@@ -108,4 +108,7 @@ def configure_logging(
         logger.propagate = True
     # Our middleware writes the access line (with request id and duration).
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every upstream URL at INFO (a tenant's base_url among them): not ours to publish.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     return handler

@@ -112,3 +112,12 @@ def test_db_upgrade_creates_the_schema(db_env: dict[str, str], tmp_path: Path) -
     result = modelgate("db", "upgrade", env=db_env)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "cli.db").stat().st_size > 0
+
+
+def test_unreachable_database_is_one_line() -> None:
+    env = {"MODELGATE_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:9/none"}
+    for args in (("db", "upgrade"), ("tenant", "create", "x")):
+        result = modelgate(*args, env=env)
+        assert result.returncode != 0
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "Traceback" not in result.stderr and "database" in result.stderr
