@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TextIO
 
+import httpx
 from fastapi import FastAPI
 
 from modelgate import http_errors
@@ -26,6 +27,7 @@ from modelgate.keys.startup import load_key_provider
 from modelgate.logs import configure_logging
 from modelgate.middleware import GatewayMiddleware
 from modelgate.providers.base import Timeouts
+from modelgate.providers.guarded_transport import GuardedTransport
 from modelgate.providers.registry import ProviderRegistry
 from modelgate.state import Gateway
 from modelgate.tenants.auth import TokenCache
@@ -58,6 +60,14 @@ def build_gateway(settings: Settings, catalog: Catalog, keyring: KeyProvider) ->
             ),
             max_connections=settings.upstream_max_connections,
             max_response_bytes=settings.max_response_bytes,
+            custom_endpoint_transport=GuardedTransport(
+                allow_private=settings.allow_private_base_urls,
+                limits=httpx.Limits(
+                    max_connections=settings.upstream_max_connections,
+                    max_keepalive_connections=50,
+                    keepalive_expiry=30.0,
+                ),
+            ),
         ),
         upstream_base_urls={
             spec.id: settings.base_url_overrides.get(spec.id, spec.base_url)

@@ -136,3 +136,22 @@ def test_no_secret_reaches_logs_or_answers(chat_gateway: RunningGateway, tenant:
     assert "DEBUG" in logs  # the most verbose level was on
     for secret in (BYOK, *HOSTED.values(), tenant.tokens["write"], tenant.tokens["admin"]):
         assert secret not in logs
+
+
+def test_a_stored_base_url_is_checked_again_at_call_time(
+    database_url: str, fake_upstream: FakeUpstream, tenant: SeededTenant
+) -> None:
+    """Stored while private URLs were allowed, then refused once they are not:
+    the check runs on every connection, so DNS rebinding is caught the same way."""
+    fake_upstream.reset()
+    settings = gateway_settings(fake_upstream)
+    with run_gateway(database_url=database_url, **settings) as gw:
+        put = httpx.put(f"{gw.url}/v1/tenant/model_keys/openai", headers=tenant.headers(),
+                        json={"api_key": BYOK, "base_url": f"{fake_upstream.url}/internal/v1"})
+        assert put.status_code == 200
+    with run_gateway(database_url=database_url, **{**settings, "allow_private_base_urls": False}) as gw:
+        response = httpx.post(f"{gw.url}{CHAT}", json={"model": "gpt-4o", "messages": HI}, headers=tenant.headers("write"))
+        assert_error(response, 422, "base_url_invalid")
+        streamed = httpx.post(f"{gw.url}{CHAT}", json={"model": "gpt-4o", "messages": HI, "stream": True}, headers=tenant.headers("write"))
+        assert_error(streamed, 422, "base_url_invalid")
+    assert fake_upstream.requests == []

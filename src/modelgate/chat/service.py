@@ -58,7 +58,7 @@ async def prepare_call(
         default_max_tokens=resolution.model.max_output_tokens,
     )
     return PreparedCall(
-        adapter=gateway.providers.adapter_for(provider.id),
+        adapter=gateway.providers.adapter_for(provider.id, custom_endpoint=base_url is not None),
         target=target,
         key_source=key.source,
         deprecation_notice=notice,

@@ -31,12 +31,14 @@ from pydantic import SecretStr
 
 from modelgate.chat.schemas import ChatCompletionRequest, ToolCall
 from modelgate.errors import (
+    BaseUrlInvalid,
     GatewayError,
     UpstreamError,
     UpstreamTimeout,
     UpstreamUnavailable,
     ValidationFailed,
 )
+from modelgate.providers.guarded_transport import BlockedAddress
 from modelgate.providers.sse import SSEDecoder, SSEEvent, error_event
 
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
@@ -135,6 +137,12 @@ def status_error(response: httpx.Response, body: bytes, target: UpstreamTarget) 
 
 
 def transport_error(exc: Exception, target: UpstreamTarget) -> GatewayError:
+    if isinstance(exc.__cause__, BlockedAddress):
+        return BaseUrlInvalid(
+            f"The base_url stored for provider '{target.provider_id}' resolves to an address "
+            "that is not allowed; set the key again with a public base_url.",
+            param="model",
+        )
     if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
         return UpstreamTimeout(f"The provider '{target.provider_id}' did not answer in time.")
     return UpstreamUnavailable(

@@ -38,6 +38,7 @@ ADAPTERS: dict[str, type[HTTPAdapter]] = {
 }
 
 USER_AGENT = "modelgate/0.1"
+CUSTOM_ENDPOINTS = "custom-endpoints"  # the client key of tenants' own base URLs
 
 
 def adapter_class(api_style: str) -> type[HTTPAdapter]:
@@ -95,6 +96,8 @@ def build_clients(
 class ProviderRegistry:
     adapters: dict[str, Adapter]
     clients: dict[str, httpx.AsyncClient] = field(repr=False)
+    # The same adapters on the client for tenants' own base URLs (empty if not built).
+    custom_adapters: dict[str, Adapter] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -106,8 +109,12 @@ class ProviderRegistry:
         max_keepalive_connections: int = 50,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         transport: httpx.AsyncBaseTransport | None = None,
+        custom_endpoint_transport: httpx.AsyncBaseTransport | None = None,
     ) -> ProviderRegistry:
-        """``api_styles``: provider id → ``"openai"`` | ``"anthropic"`` | ``"google"``."""
+        """``api_styles``: provider id → ``"openai"`` | ``"anthropic"`` | ``"google"``.
+
+        With ``custom_endpoint_transport``, calls to a tenant's own ``base_url`` go
+        through one more client on that transport (its own pool, its own checks)."""
         classes = {pid: adapter_class(style) for pid, style in api_styles.items()}  # fail first
         clients = build_clients(
             tuple(classes),
@@ -120,11 +127,21 @@ class ProviderRegistry:
             pid: adapter(clients[pid], timeouts, max_response_bytes=max_response_bytes)
             for pid, adapter in classes.items()
         }
-        return cls(adapters=adapters, clients=clients)
+        custom: dict[str, Adapter] = {}
+        if custom_endpoint_transport is not None:
+            clients[CUSTOM_ENDPOINTS] = build_client(timeouts, transport=custom_endpoint_transport)
+            custom = {
+                pid: adapter(
+                    clients[CUSTOM_ENDPOINTS], timeouts, max_response_bytes=max_response_bytes
+                )
+                for pid, adapter in classes.items()
+            }
+        return cls(adapters=adapters, clients=clients, custom_adapters=custom)
 
-    def adapter_for(self, provider_id: str) -> Adapter:
+    def adapter_for(self, provider_id: str, *, custom_endpoint: bool = False) -> Adapter:
+        adapters = self.custom_adapters if custom_endpoint else self.adapters
         try:
-            return self.adapters[provider_id]
+            return adapters[provider_id]
         except KeyError:
             raise LookupError(f"No adapter was built for provider {provider_id!r}.") from None
 
