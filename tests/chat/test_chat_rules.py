@@ -47,6 +47,14 @@ def test_malformed_bodies_are_clear_4xx(
     assert upstream.requests == []
 
 
+def test_an_unparsable_image_url_is_422(sdk: openai.OpenAI, upstream: FakeUpstream) -> None:
+    image = {"type": "image_url", "image_url": {"url": "http://[abc/x.png"}}
+    for model in ("gemini-2.5-flash", "claude-haiku-4-5"):
+        with pytest.raises(openai.UnprocessableEntityError):
+            sdk.chat.completions.create(model=model, messages=[{"role": "user", "content": [image]}])
+    assert upstream.requests == []
+
+
 def test_scopes(chat_gateway: RunningGateway, tenant: SeededTenant) -> None:
     body = {"model": "gpt-4o", "messages": HI}
     assert_error(httpx.post(f"{chat_gateway.url}{CHAT}", json=body), 401, "invalid_token")

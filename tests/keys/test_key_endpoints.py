@@ -79,6 +79,7 @@ async def test_sqlite_file_holds_no_plaintext_key(tmp_path: Path) -> None:
         {"api_key": ["sk-x"]},
         {"api_key": "sk-" + "x" * 4096},
         {"api_key": " sk-padded "},
+        {"api_key": True},
         {"base_url": None},
         {"api_key": "sk-ok", "surprise": True},
     ],
@@ -186,3 +187,11 @@ async def test_a_missing_keyring_id_fails_that_row_only(
                           json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]})
         error = assert_error(chat, 422, "key_unavailable")
         assert "sk-first" not in chat.text and "openai" in error["message"]
+
+
+@pytest.mark.parametrize("key", ["sk-tést-ünicode", "sk-has space", "sk-tab\tkey", "sk-\x0bvt", "sk-line\nbreak"])
+async def test_keys_that_cannot_be_a_header_are_refused(gateway: RunningGateway, tenant: SeededTenant, key: str) -> None:
+    async with httpx.AsyncClient(base_url=gateway.url, headers=tenant.headers()) as client:
+        response = await client.put(f"{KEYS}/openai", json={"api_key": key})
+        assert_error(response, 422, "validation_error")
+        assert key not in response.text

@@ -201,7 +201,7 @@ async def test_max_tokens(
 @pytest.mark.parametrize(
     "message",
     [
-        {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "ftp://x/a.png"}}]},
+        {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,"}}]},
         {
             "role": "user",
             "content": [{"type": "image_url", "image_url": {"url": "data:image/png,raw"}}],

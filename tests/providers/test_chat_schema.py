@@ -136,6 +136,11 @@ def test_stop_as_a_string_and_properties() -> None:
         {**MINIMAL, "n": 0},
         {**MINIMAL, "response_format": {"type": "yaml"}},
         {**MINIMAL, "metadata": {"k": 1}},
+        *(
+            {"model": "m", "messages": [{"role": "user", "content": [
+                {"type": "image_url", "image_url": {"url": url}}]}]}
+            for url in ("ftp://x/a.png", "http://[abc/x.png", "https://", "file:///etc/passwd")
+        ),
         {
             "model": "m",
             "messages": [

@@ -33,7 +33,9 @@ async def list_audit_log(
     principal: AdminPrincipal,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    after: Annotated[int | None, Query(ge=1, description="id of the last entry seen")] = None,
+    after: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="id of the last entry seen")
+    ] = None,
 ) -> AuditPage:
     rows, has_more = await service.page(
         session, tenant_id=principal.tenant_id, limit=limit, after=after

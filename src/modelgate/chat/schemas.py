@@ -11,9 +11,10 @@ are allowed and kept, for the providers that understand them.
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 STRICT_OPEN = ConfigDict(strict=True, extra="allow")
 
@@ -31,6 +32,20 @@ class ImageURL(BaseModel):
     model_config = STRICT_OPEN
     url: NonEmptyStr
     detail: Literal["auto", "low", "high"] | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_or_data(cls, url: str) -> str:
+        # What every provider accepts: an http(s) URL that parses, or a data URL.
+        if url.startswith("data:"):
+            return url
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            raise ValueError("is not a valid URL") from None
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL or a data: URL")
+        return url
 
 
 class ImageURLPart(BaseModel):

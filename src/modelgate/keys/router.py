@@ -6,11 +6,12 @@ carries it. A custom ``base_url`` is checked against SSRF before it is stored.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictStr, field_validator
 
 from modelgate.audit import service as audit
 from modelgate.catalog import ProviderSpec
@@ -23,22 +24,33 @@ from modelgate.state import Gateway
 router = APIRouter(tags=["keys"])
 
 MAX_KEY_LENGTH = 4096
+_PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
 ProviderPath = Annotated[str, Path(max_length=64, description="Provider id or alias, e.g. openai")]
 
 
 class KeyPut(BaseModel):
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
-    api_key: StrictStr = Field(min_length=1, max_length=MAX_KEY_LENGTH)
+    # SecretStr: a repr of the body (in a traceback, say) shows ********.
+    api_key: SecretStr = Field(min_length=1, max_length=MAX_KEY_LENGTH, strict=True)
     base_url: StrictStr | None = Field(default=None, max_length=2048)
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _a_string(cls, value: object) -> object:
+        if not isinstance(value, str):
+            raise ValueError("must be a string")
+        return value
 
     @field_validator("api_key")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+    def _usable_as_a_header(cls, value: SecretStr) -> SecretStr:
+        key = value.get_secret_value()
+        if not key.strip():
             raise ValueError("must not be empty or whitespace")
-        if value != value.strip() or any(ch in value for ch in "\r\n\x00"):
-            raise ValueError("must not contain whitespace at the ends, newlines or NUL")
+        # It goes into an HTTP header: anything but visible ASCII would fail every call.
+        if not _PRINTABLE_ASCII.fullmatch(key):
+            raise ValueError("must be visible ASCII characters only, without spaces")
         return value
 
 
@@ -86,7 +98,7 @@ async def put_model_key(
         keyring=gateway.keyring,
         tenant_id=principal.tenant_id,
         provider=spec.id,
-        api_key=body.api_key,
+        api_key=body.api_key.get_secret_value(),
         base_url=base_url,
     )
     await audit.record(session, principal=principal, action="model_key.put", provider=spec.id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 from sqlalchemy import select
 
 from modelgate.audit import service as audit
@@ -22,7 +22,7 @@ class SettingsOut(BaseModel):
 class SettingsPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    hosted_keys_enabled: bool | None = None
+    hosted_keys_enabled: StrictBool | None = None
 
 
 async def _load(session: SessionDep, tenant_id: str) -> TenantSettings:

@@ -111,7 +111,13 @@ def _user_parts(message: UserMessage, index: int) -> list[dict[str, Any]]:
 
 def _image(url: str, index: int) -> dict[str, Any]:
     if url.startswith(("http://", "https://")):
-        guessed, _ = mimetypes.guess_type(urlsplit(url).path)
+        try:
+            path = urlsplit(url).path
+        except ValueError:  # e.g. an unclosed "[" in the host
+            raise ValidationFailed(
+                "The image URL is not a valid URL.", param=f"messages.{index}.content"
+            ) from None
+        guessed, _ = mimetypes.guess_type(path)
         mime_type = guessed if guessed and guessed.startswith("image/") else "image/jpeg"
         return {"fileData": {"mimeType": mime_type, "fileUri": url}}
     mime_type, data = parse_data_url(url, param=f"messages.{index}.content")
