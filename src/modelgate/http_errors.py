@@ -83,12 +83,28 @@ async def _http_exception(_: Request, exc: Exception) -> Response:
     return error_response(error)
 
 
-async def _database_error(_: Request, exc: Exception) -> Response:
-    lost_connection = not isinstance(exc, DBAPIError) or (
-        isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
-    )
-    if not lost_connection:  # e.g. an IntegrityError a service failed to translate: a bug
-        return await _unexpected(_, exc)
+# SQLSTATE classes that mean "the database cannot serve us now", not "our query is
+# wrong": connection exceptions, operator intervention (shutdown, starting up),
+# too many connections, a missing database, refused authorisation.
+_UNAVAILABLE_SQLSTATES = ("08", "57P", "53300", "3D000", "28")
+
+
+def _lost_database(exc: Exception) -> bool:
+    if not isinstance(exc, DBAPIError):
+        return True  # a refused or unresolvable host, a pool or connect timeout
+    if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
+        return True
+    # asyncpg's own error (with its SQLSTATE) is the cause of the adapted one.
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        sqlstate = getattr(error, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+    return False
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    if not _lost_database(exc):  # e.g. an IntegrityError a service failed to translate: a bug
+        return await _unexpected(request, exc)
     log.warning("database unavailable: %s", type(exc).__name__)
     return error_response(DatabaseUnavailable("The database is unavailable; try again shortly."))
 
@@ -102,5 +118,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_exception)
-    for db_error in (DBAPIError, PoolTimeoutError, ConnectionError, TimeoutError):
+    # OSError covers a refused connection and a host name that does not resolve.
+    for db_error in (DBAPIError, PoolTimeoutError, OSError, TimeoutError):
         app.add_exception_handler(db_error, _database_error)

@@ -29,11 +29,16 @@ tenant_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 REDACTED = "[redacted]"
 # Shapes of secrets: our tokens, common provider key formats, and auth headers.
 _SECRET_PATTERNS = re.compile(
-    r"(mg_[A-Za-z0-9_-]{8,}"
+    # A labelled credential, with its scheme word if it has one: the value goes.
+    r"(?i:(?:x-api-key|x-goog-api-key|proxy-authorization|authorization|api[_-]?key)"
+    r"[\"']?\s*[:=]\s*[\"']?(?:(?:bearer|basic|token)\s+)?)[^\s\"',}]+"
+    r"|(?i:bearer|basic)\s+[^\s\"',]+"
+    # Key shapes: ours, OpenAI/Anthropic/DeepSeek, Groq, xAI, Google.
+    r"|mg_[A-Za-z0-9_-]{8,}"
     r"|sk-[A-Za-z0-9_-]{8,}"
+    r"|gsk_[A-Za-z0-9]{8,}"
+    r"|xai-[A-Za-z0-9_-]{8,}"
     r"|AIza[0-9A-Za-z_-]{20,}"
-    r"|(?i:bearer)\s+[^\s\"',]+"
-    r"|(?i:(?:x-api-key|x-goog-api-key|authorization|api[_-]?key)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+)"
 )
 # uvicorn adds a colourised copy of its message; it says nothing new.
 _STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}

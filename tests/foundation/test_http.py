@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import orjson
+import pytest
 
 from modelgate import api_version
 from tests.support import RunningGateway, SeededTenant, run_gateway
@@ -127,8 +128,16 @@ def test_bodies_over_the_limit_are_413(database_url: str, tenant: SeededTenant) 
             assert_error(streamed, 413, "request_too_large")
 
 
-def test_database_down_is_503_not_500() -> None:
-    unreachable = "postgresql+asyncpg://postgres@127.0.0.1:9/nowhere"
+@pytest.mark.parametrize(
+    "unreachable",
+    [
+        "postgresql+asyncpg://postgres@127.0.0.1:9/nowhere",
+        "postgresql+asyncpg://postgres@no-such-host.invalid:5432/nowhere",
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/no_such_database_here",
+    ],
+    ids=["refused", "unresolvable", "missing-database"],
+)
+def test_database_down_is_503_not_500(unreachable: str) -> None:
     with run_gateway(database_url=unreachable) as gw:
         assert httpx.get(f"{gw.url}/healthz").status_code == 200
         assert_error(httpx.get(f"{gw.url}/readyz"), 503, "database_unavailable")

@@ -72,6 +72,8 @@ class KeyResolver:
         self._hosted = hosted_keys if hosted_enabled else {}
         self._ttl = ttl
         self._tenants: dict[str, _TenantKeys] = {}
+        # Bumped by every invalidation; a read that began before one is not cached.
+        self._epoch = 0
 
     def hosted_available(self, principal: Principal, provider: str) -> bool:
         return principal.hosted_keys_enabled and provider in self._hosted
@@ -80,12 +82,14 @@ class KeyResolver:
         return frozenset(self._hosted)
 
     def invalidate(self, tenant_id: str) -> None:
+        self._epoch += 1
         self._tenants.pop(tenant_id, None)
 
     async def _stored(self, tenant_id: str) -> dict[str, _StoredKey]:
         entry = self._tenants.get(tenant_id)
         if entry is not None and entry.expires >= time.monotonic():
             return entry.keys
+        epoch = self._epoch
         async with self._sessions() as session:
             rows = await session.execute(
                 select(ProviderKey.provider, ProviderKey.ciphertext, ProviderKey.base_url).where(
@@ -93,7 +97,7 @@ class KeyResolver:
                 )
             )
             keys = {row.provider: _StoredKey(row.ciphertext, row.base_url) for row in rows}
-        if self._ttl > 0:
+        if self._ttl > 0 and epoch == self._epoch:
             if len(self._tenants) >= _MAX_TENANTS:
                 self._tenants.clear()
             self._tenants[tenant_id] = _TenantKeys(time.monotonic() + self._ttl, keys)

@@ -45,6 +45,23 @@ class TokenCache:
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
         self._entries: dict[str, tuple[float, Principal]] = {}
+        # Digests that matched no live token: a flood of made-up tokens costs one
+        # query per token per TTL, not one per request.
+        self._unknown: dict[str, float] = {}
+        # Bumped by every invalidation. A look-up that began before one must not
+        # store what it read: it may be the value the invalidation replaced.
+        self.epoch = 0
+
+    def is_unknown(self, digest: str) -> bool:
+        expires = self._unknown.get(digest)
+        return expires is not None and expires >= time.monotonic()
+
+    def put_unknown(self, digest: str) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._unknown) >= _MAX_ENTRIES:
+            self._unknown.clear()
+        self._unknown[digest] = time.monotonic() + self.ttl
 
     def get(self, digest: str) -> Principal | None:
         entry = self._entries.get(digest)
@@ -55,14 +72,15 @@ class TokenCache:
             return None
         return entry[1]
 
-    def put(self, digest: str, principal: Principal) -> None:
-        if self.ttl <= 0:
+    def put(self, digest: str, principal: Principal, *, epoch: int) -> None:
+        if self.ttl <= 0 or epoch != self.epoch:
             return
         if len(self._entries) >= _MAX_ENTRIES:
             self._entries.clear()  # crude but bounded; a refill costs one query per token
         self._entries[digest] = (time.monotonic() + self.ttl, principal)
 
     def drop_tenant(self, tenant_id: str) -> None:
+        self.epoch += 1
         for digest in [d for d, (_, p) in self._entries.items() if p.tenant_id == tenant_id]:
             del self._entries[digest]
 
@@ -88,10 +106,14 @@ async def authenticate(
     principal = cache.get(digest)
     if principal is not None:
         return principal
+    if cache.is_unknown(digest):
+        raise InvalidToken("Invalid bearer token.")
+    epoch = cache.epoch
     async with sessions() as session, session.begin():
         record = await lookup_token(session, digest=digest)
     if record is None:
+        cache.put_unknown(digest)
         raise InvalidToken("Invalid bearer token.")
     principal = Principal.from_record(record)
-    cache.put(digest, principal)
+    cache.put(digest, principal, epoch=epoch)
     return principal
