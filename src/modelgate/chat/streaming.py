@@ -76,11 +76,13 @@ class EventStreamResponse(Response):
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                # A write to a departed client fails with OSError: that is the
-                # disconnect, not an error of ours.
-                with contextlib.suppress(asyncio.CancelledError, OSError):
-                    await task
-            await self.stream.aclose()
+            try:
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    # A write to a departed client fails with OSError: that is the
+                    # disconnect, not an error of ours.
+                    with contextlib.suppress(asyncio.CancelledError, OSError):
+                        await task
+            finally:
+                await self.stream.aclose()  # closes the upstream, whatever happened above

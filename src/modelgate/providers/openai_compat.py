@@ -66,7 +66,14 @@ class OpenAICompatAdapter(HTTPAdapter):
                 if data == b"[DONE]":
                     yield DONE
                     return
-                if data[:1] == b"{" and data[-1:] == b"}":  # looks whole: try the fast paths
+                # One-line JSON object that is not an error: try the fast paths (an
+                # event of several data: lines must be re-encoded as one line).
+                if (
+                    data[:1] == b"{"
+                    and data[-1:] == b"}"
+                    and b"\n" not in data
+                    and b'"error"' not in data
+                ):
                     if ours in data:
                         yield b"data: " + data + b"\n\n"
                         continue
