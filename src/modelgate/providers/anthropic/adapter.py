@@ -6,8 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
-import orjson
-
 from modelgate.chat.schemas import ChatCompletionRequest
 from modelgate.providers.anthropic.request import to_messages_request
 from modelgate.providers.anthropic.response import to_chat_completion
@@ -17,8 +15,8 @@ from modelgate.providers.base import (
     UpstreamTarget,
     stream_cut,
     stream_with_error_tail,
-    unreadable,
 )
+from modelgate.providers.common import json_objects
 
 ANTHROPIC_VERSION = "2023-06-01"
 
@@ -61,14 +59,8 @@ class AnthropicAdapter(HTTPAdapter):
         translator = StreamTranslator(target, include_usage=request.include_usage)
         headers = {**self._headers(target), "accept": "text/event-stream"}
         events = self._sse_events(target.url("/v1/messages"), headers, payload, target)
-        async with aclosing(events):
-            async for event in events:
-                try:
-                    data = orjson.loads(event.data)
-                except orjson.JSONDecodeError as exc:
-                    raise unreadable(target) from exc
-                if not isinstance(data, dict):
-                    raise unreadable(target)
+        async with aclosing(json_objects(events, target)) as objects:
+            async for data in objects:
                 for chunk in translator.translate(data):
                     yield chunk
                 if translator.done:

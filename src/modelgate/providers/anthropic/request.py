@@ -13,7 +13,6 @@ from modelgate.chat.schemas import (
     AssistantMessage,
     ChatCompletionRequest,
     DeveloperMessage,
-    ImageURLPart,
     SystemMessage,
     TextPart,
     ToolMessage,
@@ -21,6 +20,7 @@ from modelgate.chat.schemas import (
 )
 from modelgate.errors import ValidationFailed
 from modelgate.providers.base import parse_data_url, tool_arguments
+from modelgate.providers.common import user_parts
 
 FALLBACK_MAX_TOKENS = 4096
 
@@ -95,20 +95,7 @@ def _text_blocks(content: str | list[Any] | None) -> list[dict[str, Any]]:
 
 
 def _user_blocks(message: UserMessage, index: int) -> list[dict[str, Any]]:
-    if isinstance(message.content, str):
-        return _text_blocks(message.content)
-    blocks: list[dict[str, Any]] = []
-    for part in message.content:
-        if isinstance(part, TextPart):
-            blocks.extend(_text_blocks(part.text))
-        elif isinstance(part, ImageURLPart):
-            blocks.append(_image(part.image_url.url, index))
-        else:
-            raise ValidationFailed(
-                f"Content parts of type '{part.type}' are not supported by this provider.",
-                param=f"messages.{index}.content",
-            )
-    return blocks
+    return user_parts(message, index, text=_text_blocks, image=_image)
 
 
 def _image(url: str, index: int) -> dict[str, Any]:

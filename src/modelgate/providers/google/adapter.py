@@ -8,10 +8,9 @@ from contextlib import aclosing
 from typing import Any
 from urllib.parse import quote
 
-import orjson
-
 from modelgate.chat.schemas import ChatCompletionRequest
-from modelgate.providers.base import HTTPAdapter, UpstreamTarget, stream_with_error_tail, unreadable
+from modelgate.providers.base import HTTPAdapter, UpstreamTarget, stream_with_error_tail
+from modelgate.providers.common import json_objects
 from modelgate.providers.google.request import to_generate_request
 from modelgate.providers.google.response import to_chat_completion
 from modelgate.providers.google.stream import StreamTranslator
@@ -51,14 +50,8 @@ class GoogleAdapter(HTTPAdapter):
         url = model_url(target, "streamGenerateContent") + "?alt=sse"
         headers = {**self._headers(target), "accept": "text/event-stream"}
         events = self._sse_events(url, headers, payload, target)
-        async with aclosing(events):
-            async for event in events:
-                try:
-                    data = orjson.loads(event.data)
-                except orjson.JSONDecodeError as exc:
-                    raise unreadable(target) from exc
-                if not isinstance(data, dict):
-                    raise unreadable(target)
+        async with aclosing(json_objects(events, target)) as objects:
+            async for data in objects:
                 for chunk in translator.translate(data):
                     yield chunk
         for chunk in translator.finish_stream():

@@ -19,7 +19,6 @@ from modelgate.chat.schemas import (
     AssistantMessage,
     ChatCompletionRequest,
     DeveloperMessage,
-    ImageURLPart,
     SystemMessage,
     TextPart,
     ToolCall,
@@ -28,6 +27,7 @@ from modelgate.chat.schemas import (
 )
 from modelgate.errors import ValidationFailed
 from modelgate.providers.base import parse_data_url, tool_arguments
+from modelgate.providers.common import user_parts
 
 _MODES = {"auto": "AUTO", "required": "ANY", "none": "NONE"}
 # Google's documented stand-in for a function call replayed without its signature
@@ -93,20 +93,7 @@ def _text_parts(content: str | list[Any] | None) -> list[dict[str, Any]]:
 
 
 def _user_parts(message: UserMessage, index: int) -> list[dict[str, Any]]:
-    if isinstance(message.content, str):
-        return _text_parts(message.content)
-    parts: list[dict[str, Any]] = []
-    for part in message.content:
-        if isinstance(part, TextPart):
-            parts.extend(_text_parts(part.text))
-        elif isinstance(part, ImageURLPart):
-            parts.append(_image(part.image_url.url, index))
-        else:
-            raise ValidationFailed(
-                f"Content parts of type '{part.type}' are not supported by this provider.",
-                param=f"messages.{index}.content",
-            )
-    return parts
+    return user_parts(message, index, text=_text_parts, image=_image)
 
 
 def _image(url: str, index: int) -> dict[str, Any]:
