@@ -15,7 +15,8 @@ from modelgate.providers.registry import adapter_class, build_client
 
 @pytest.fixture
 def upstream() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
+    # using="httpx": respx stands in for whatever transport the client has (ours is aiohttp).
+    with respx.mock(using="httpx", assert_all_called=False, assert_all_mocked=True) as router:
         yield router
 
 

@@ -109,11 +109,14 @@ async def test_a_client_that_goes_away_closes_the_upstream_connection(providers)
 
 async def test_registry_clients_are_pooled_and_do_not_read_the_environment() -> None:
     client = build_client(FAST, max_connections=7, max_keepalive_connections=3)
+    server = LoopbackServer(b"HTTP/1.1 204 No Content\r\n\r\n")
     try:
         assert client.follow_redirects is False
         assert client.trust_env is False
         assert client.timeout == httpx.Timeout(connect=1.0, read=0.3, write=0.3, pool=1.0)
-        pool = client._transport._pool  # the limits reached the connection pool
-        assert pool._max_connections == 7 and pool._max_keepalive_connections == 3
+        async with server.running():
+            assert (await client.get(server.url)).status_code == 204
+        pool = client._transport.connector  # made by the first request
+        assert pool is not None and pool.limit == 7  # the limit reached the connection pool
     finally:
         await client.aclose()

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from http.cookiejar import Cookie, CookieJar
 
 import httpx
 
+from modelgate.providers.aiohttp_transport import AiohttpTransport
 from modelgate.providers.anthropic import AnthropicAdapter
 from modelgate.providers.base import (
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -50,6 +52,17 @@ def adapter_class(api_style: str) -> type[HTTPAdapter]:
         ) from None
 
 
+class _NoCookies(CookieJar):
+    """One client serves every tenant: an upstream's Set-Cookie from one tenant's
+    call must not ride along on the next tenant's call."""
+
+    def set_cookie(self, cookie: Cookie) -> None:
+        pass
+
+    def extract_cookies(self, response: object, request: object) -> None:
+        pass
+
+
 def build_client(
     timeouts: Timeouts,
     *,
@@ -57,19 +70,22 @@ def build_client(
     max_keepalive_connections: int = 50,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
-    """A pooled keep-alive client that follows no redirect and reads no environment
-    (no proxy variables, no .netrc): the key must go to the URL we chose, only."""
+    """A pooled keep-alive client that follows no redirect, keeps no cookie and reads
+    no environment (no proxy variables, no .netrc): the key must go to the URL we
+    chose, only. By default its transport is aiohttp's (see ``aiohttp_transport``)."""
+    limits = httpx.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=max_keepalive_connections,
+        keepalive_expiry=30.0,
+    )
     return httpx.AsyncClient(
         timeout=timeouts.for_httpx(),
-        limits=httpx.Limits(
-            max_connections=max_connections,
-            max_keepalive_connections=max_keepalive_connections,
-            keepalive_expiry=30.0,
-        ),
+        limits=limits,
         follow_redirects=False,
         trust_env=False,
+        cookies=_NoCookies(),
         headers={"user-agent": USER_AGENT},
-        transport=transport,
+        transport=transport or AiohttpTransport(limits=limits),
     )
 
 
