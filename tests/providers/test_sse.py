@@ -56,10 +56,27 @@ def test_an_unfinished_event_is_reported_as_partial() -> None:
     assert decoder.partial
 
 
-def test_an_event_over_the_limit_is_refused() -> None:
+@pytest.mark.parametrize("end", [b"", b"\n\n"], ids=["pending", "complete-in-one-read"])
+def test_an_event_over_the_limit_is_refused(end: bytes) -> None:
     decoder = SSEDecoder(16)
     with pytest.raises(UpstreamUnavailable, match="larger than 16 bytes"):
-        decoder.feed(b"data: " + b"x" * 40)
+        decoder.feed(b"data: " + b"x" * 40 + end)
+
+
+@pytest.mark.parametrize("end", [b"", b"\n\n"], ids=["pending", "complete-in-one-read"])
+def test_events_before_an_oversized_one_in_the_same_read_are_delivered(end: bytes) -> None:
+    decoder = SSEDecoder(16)
+    found = decoder.feed(b'data: {"a":1}\n\n' + b"data: " + b"x" * 40 + end)
+    assert found == [SSEEvent(b'{"a":1}')]
+    with pytest.raises(UpstreamUnavailable, match="larger than 16 bytes"):
+        decoder.feed(b"data: more\n\n")
+    with pytest.raises(UpstreamUnavailable, match="larger than 16 bytes"):
+        decoder.finish()
+
+
+def test_an_event_at_the_limit_passes() -> None:
+    event = b"data: " + b"x" * 10  # 16 bytes, its terminator aside
+    assert SSEDecoder(16).feed(event + b"\n\n") == [SSEEvent(b"x" * 10)]
 
 
 def test_chunk_writer_and_error_event() -> None:

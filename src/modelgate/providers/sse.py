@@ -45,8 +45,11 @@ class SSEDecoder:
         self._scanned = 0
         self._carriage_return = False
         self._max_event_bytes = max_event_bytes
+        self._failed = False  # an oversized event was seen after events still to deliver
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
+        if self._failed:
+            raise self._too_large()
         if self._carriage_return:
             chunk = b"\r" + chunk
             self._carriage_return = False
@@ -61,6 +64,9 @@ class SSEDecoder:
         start = 0
         search_from = max(self._scanned - 1, 0)
         while (end := buffer.find(b"\n\n", search_from)) != -1:
+            # A whole event can arrive in one read: bound it too, not only the remainder.
+            if end - start > self._max_event_bytes:
+                return self._fail_after(events)
             event = parse_block(bytes(buffer[start:end]))
             if event is not None:
                 events.append(event)
@@ -69,13 +75,27 @@ class SSEDecoder:
             del buffer[:start]
         self._scanned = len(buffer)
         if self._scanned > self._max_event_bytes:
-            raise UpstreamUnavailable(
-                f"The provider streamed an event larger than {self._max_event_bytes} bytes."
-            )
+            return self._fail_after(events)
         return events
+
+    def _fail_after(self, events: list[SSEEvent]) -> list[SSEEvent]:
+        """An event is too large. The whole events before it (one read can hold many)
+        are still delivered; the next call raises."""
+        if not events:
+            raise self._too_large()
+        self._failed = True
+        self._buffer.clear()
+        return events
+
+    def _too_large(self) -> UpstreamUnavailable:
+        return UpstreamUnavailable(
+            f"The provider streamed an event larger than {self._max_event_bytes} bytes."
+        )
 
     def finish(self) -> list[SSEEvent]:
         """At the end of the stream: a held-back "\r" was a line end after all."""
+        if self._failed:
+            raise self._too_large()
         if not self._carriage_return:
             return []
         self._carriage_return = False
