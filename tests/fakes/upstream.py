@@ -3,13 +3,16 @@ Messages and Gemini, served by a real uvicorn server in a thread.
 
 By default it answers like the real APIs (streams replay the golden recordings
 of tests/providers/fixtures). A test scripts a fault with ``fake.next(...)``;
-every request is recorded (path, query, headers, JSON body) for assertions, and
-streams that lose their client are counted in ``disconnects``.
+every request is recorded (path, query, headers, JSON body) for assertions.
+Answers that lose their client, while streaming or while holding back their
+headers, are counted in ``disconnects``; ``active`` is how many are in flight. A
+scripted ``cut`` drops the connection mid-stream, as a crashing upstream would.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -46,6 +49,20 @@ class Script:
     chunks: list[bytes] | None = None  # a stream: sent one by one
     delay: float = 0.0  # before the answer
     hang_after: bool = False  # after the chunks, stay open (until the client leaves)
+    cut: bool = False  # after the chunks, drop the connection (no end of the chunked body)
+
+
+class _CutConnection(Exception):
+    """Raised after the response started: uvicorn then closes the connection as is."""
+
+
+class _QuietCuts(logging.Filter):
+    # A scripted cut is not an error of the fake; keep its traceback out of the logs.
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], _CutConnection))
+
+
+logging.getLogger("uvicorn.error").addFilter(_QuietCuts())
 
 
 def json_script(obj: Any, status: int = 200, **headers: str) -> Script:
@@ -104,6 +121,7 @@ class FakeUpstream:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self.disconnects = 0
+        self.active = 0  # requests being answered now
         self._scripts: list[Script] = []
         self._lock = threading.Lock()
         self.url = ""
@@ -150,6 +168,19 @@ class FakeUpstream:
                         await send({"type": "lifespan.startup.complete"})
                 await send({"type": "lifespan.shutdown.complete"})
             return
+        with self._lock:
+            self.active += 1
+        try:
+            await self._answer(scope, receive, send)
+        finally:
+            with self._lock:
+                self.active -= 1
+
+    def _count_disconnect(self) -> None:
+        with self._lock:
+            self.disconnects += 1
+
+    async def _answer(self, scope: dict, receive: Callable, send: Callable) -> None:
         raw = b""
         while True:
             message = await receive()
@@ -167,8 +198,9 @@ class FakeUpstream:
             )
             script = self._scripts.pop(0) if self._scripts else None
         script = script or self._default(scope["path"], body)
-        if script.delay:
-            await asyncio.sleep(script.delay)
+        if script.delay and await self._left_during(script.delay, receive):
+            self._count_disconnect()  # the client gave up waiting for our headers
+            return
         response_headers = [(b"content-type", script.content_type.encode())]
         response_headers += [(k.encode(), v.encode()) for k, v in script.headers.items()]
         await send({"type": "http.response.start", "status": script.status, "headers": response_headers})
@@ -176,6 +208,20 @@ class FakeUpstream:
             await send({"type": "http.response.body", "body": script.body})
             return
         await self._stream(script, receive, send)
+
+    @staticmethod
+    async def _left_during(seconds: float, receive: Callable) -> bool:
+        """Wait ``seconds``; True as soon as the client disconnects instead."""
+
+        async def disconnected() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        try:
+            await asyncio.wait_for(disconnected(), timeout=seconds)
+        except asyncio.TimeoutError:
+            return False
+        return True
 
     async def _stream(self, script: Script, receive: Callable, send: Callable) -> None:
         gone = asyncio.Event()
@@ -195,6 +241,9 @@ class FakeUpstream:
                 await asyncio.sleep(0)
             if script.hang_after:
                 await asyncio.wait_for(gone.wait(), timeout=60)
+            if script.cut and not gone.is_set():
+                completed = True  # we end it, on purpose: not the client leaving
+                raise _CutConnection
             if not gone.is_set():
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
                 completed = True
@@ -202,8 +251,7 @@ class FakeUpstream:
             pass
         finally:
             if not completed:
-                with self._lock:
-                    self.disconnects += 1
+                self._count_disconnect()
             watcher.cancel()
 
 
