@@ -12,6 +12,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -73,6 +74,29 @@ class PrivateCluster:
         shuts down cleanly, as in a planned restart or a failover."""
         self._run("pg_ctl", "stop", "-D", str(self.data_dir), "-m", mode, "-w", "-t", "60")
 
+    def _processes(self) -> list[int]:
+        """The postmaster and every process it started (its backends included)."""
+        postmaster = int((self.data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the process ended while we looked
+                continue
+            if int(fields[1]) == postmaster:  # fields[1] is the parent pid
+                children.append(int(stat.parent.name))
+        return [postmaster, *children]
+
+    def freeze(self) -> None:
+        """SIGSTOP the whole server: it keeps its sockets open but answers nothing,
+        as a hung host or a black-holed network would look to a client."""
+        for pid in self._processes():
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        for pid in self._processes():
+            os.kill(pid, signal.SIGCONT)
+
     def is_running(self) -> bool:
         command = ["runuser", "-u", OS_USER, "--", str(self.bin_dir / "pg_ctl"), "status",
                    "-D", str(self.data_dir)]
@@ -81,6 +105,8 @@ class PrivateCluster:
     def remove(self) -> None:
         """Stop it if it runs, whatever state it is in, and delete its files."""
         try:
+            if (self.data_dir / "postmaster.pid").exists():
+                self.thaw()  # a frozen server cannot be stopped
             if self.data_dir.exists() and self.is_running():
                 self.stop("immediate")
         finally:

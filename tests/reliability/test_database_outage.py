@@ -269,3 +269,22 @@ def test_the_gateway_rides_out_a_database_outage(
     record_property("slowest_round_of_9_requests_while_down_seconds", round(slowest, 3))
     record_property("pg_ctl_start_seconds", round(start_seconds, 2))
     record_property("readyz_200_after_start_seconds", round(recovered, 3))
+
+
+def test_readyz_answers_promptly_when_the_database_hangs(
+    cluster: PrivateCluster, gateway: RunningGateway, record_property
+) -> None:
+    # A frozen server accepts nothing and refuses nothing: only the probe's own
+    # bound can turn that into a 503 before the caller's patience (here 10 s) ends.
+    http = httpx.Client(base_url=gateway.url, timeout=10.0)
+    assert http.get("/readyz").status_code == 200
+    cluster.freeze()
+    try:
+        began = time.monotonic()
+        assert_database_unavailable("readyz", http.get("/readyz"))
+        frozen_answer = time.monotonic() - began
+    finally:
+        cluster.thaw()
+    recovered = wait_for(lambda: http.get("/readyz").status_code == 200)
+    record_property("readyz_503_while_frozen_seconds", round(frozen_answer, 3))
+    record_property("readyz_200_after_thaw_seconds", round(recovered, 3))
