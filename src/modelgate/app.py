@@ -11,11 +11,10 @@ from typing import TextIO
 import httpx
 from fastapi import FastAPI
 
-from modelgate import http_errors
+from modelgate import http_errors, openapi_doc
 from modelgate.audit.router import router as audit_router
 from modelgate.catalog import Catalog, load_catalog
 from modelgate.catalog.router import router as catalog_router
-from modelgate.chat.router import SCHEMA_COMPONENTS
 from modelgate.chat.router import router as chat_router
 from modelgate.config import Settings, load_settings
 from modelgate.db import create_engine, session_factory
@@ -113,21 +112,5 @@ def create_app(settings: Settings | None = None, *, log_stream: TextIO | None = 
         health_router, chat_router, catalog_router, keys_router, tenant_router, audit_router
     ):
         app.include_router(router)
-    _add_schema_components(app)
+    openapi_doc.install(app)
     return app
-
-
-def _add_schema_components(app: FastAPI) -> None:
-    """The chat request's nested schemas, which its hand-declared body refers to."""
-    build = app.openapi
-
-    def openapi() -> dict:
-        if app.openapi_schema is None:
-            schema = build()
-            schema.setdefault("components", {}).setdefault("schemas", {}).update(
-                SCHEMA_COMPONENTS
-            )
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

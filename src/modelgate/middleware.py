@@ -9,6 +9,7 @@ and writes the one access-log line.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import re
 import time
@@ -40,6 +41,13 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
     return None
 
 
+# Request ids come from a generator of their own, seeded once from os.urandom:
+# code that seeds the global `random` (a test framework, a library) must not make
+# ids repeat, and a forked worker reseeds it so that siblings do not share ids.
+_ids = random.Random()
+os.register_at_fork(after_in_child=_ids.seed)
+
+
 class GatewayMiddleware:
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
         self.app = app
@@ -56,7 +64,7 @@ class GatewayMiddleware:
         if not _SANE_REQUEST_ID.match(request_id):
             # 128 random bits like uuid4().hex, without its os.urandom call per request:
             # a request id must be unique, not unguessable.
-            request_id = f"req_{random.getrandbits(128):032x}"
+            request_id = f"req_{_ids.getrandbits(128):032x}"
         rid_token = request_id_var.set(request_id)
         tenant_token = tenant_id_var.set(None)
         state = scope.setdefault("state", {})
