@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from modelgate import migrate
 from modelgate.db import create_engine
 from modelgate.models import Base
-from tests.support import RunningGateway, SeededTenant, run_gateway, seed_tenant
+from tests import canaries
+from tests.support import LOG_STREAMS, RunningGateway, SeededTenant, run_gateway, seed_tenant
 
 PG_ADMIN_URL = os.environ.get(
     "MODELGATE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -84,6 +85,8 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 async def clean_engine(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
     """The engine, with every table emptied after the test."""
     yield engine
+    # What the test left in the database is scanned for secrets before it goes.
+    await canaries.scan_rows(engine, Base.metadata.sorted_tables)
     async with engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             await connection.execute(table.delete())
@@ -103,3 +106,7 @@ async def tenant(clean_engine: AsyncEngine) -> SeededTenant:
 @pytest.fixture
 async def other_tenant(clean_engine: AsyncEngine) -> SeededTenant:
     return await seed_tenant(clean_engine)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    canaries.report(session, LOG_STREAMS)  # tests/canaries.py: a hit fails the run

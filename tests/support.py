@@ -25,6 +25,7 @@ from modelgate.db import session_factory
 from modelgate.keys.keyring import generate_keyring_spec
 from modelgate.tenants import service as tenants
 from modelgate.tenants.tokens import Scope
+from tests import canaries
 
 # One keyring for the whole run, so that every gateway a test starts can read
 # what another one stored (PostgreSQL requires an explicit keyring).
@@ -35,6 +36,9 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+LOG_STREAMS: list["LogStream"] = []  # every gateway's log, for the canary scan
 
 
 class LogStream(io.TextIOBase):
@@ -69,15 +73,25 @@ class RunningGateway:
 
 
 @contextmanager
-def run_gateway(**overrides: object) -> Iterator[RunningGateway]:
-    """Serve the real app on a free loopback port until the block ends."""
+def run_gateway(*, register_sent_secrets: bool = True, **overrides: object) -> Iterator[RunningGateway]:
+    """Serve the real app on a free loopback port until the block ends. Bearer
+    tokens and keys sent to it count as secrets for the canary scan, unless
+    ``register_sent_secrets`` is off (see tests/canaries.py)."""
     overrides.setdefault("encryption_keys", TEST_KEYRING)
+    overrides.setdefault("log_level", "DEBUG")  # the most verbose: the canaries must hold even so
     settings = load_settings(**overrides)
+    _register_secrets(settings)
     logs = LogStream()
+    LOG_STREAMS.append(logs)
     app = create_app(settings, log_stream=logs)
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+        canaries.ResponseTee(app, register_sent=register_sent_secrets),
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
     )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
@@ -95,6 +109,15 @@ def run_gateway(**overrides: object) -> Iterator[RunningGateway]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def _register_secrets(settings: Settings) -> None:
+    for name, value in settings:
+        if name.endswith("_api_key") and value is not None:
+            canaries.register(value.get_secret_value())
+    if settings.encryption_keys is not None:
+        canaries.register_keyring(settings.encryption_keys.get_secret_value())
+    canaries.register_sqlite(settings.database_url)
 
 
 @dataclass(frozen=True)
@@ -126,6 +149,7 @@ async def seed_tenant(engine: AsyncEngine, name: str | None = None) -> SeededTen
                 session, tenant=tenant, scopes=[Scope.RUNS_WRITE], name="write"
             ),
         }
+    canaries.register(*tokens.values())
     return SeededTenant(id=tenant.id, name=name, tokens=tokens)
 
 

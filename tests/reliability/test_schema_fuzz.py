@@ -63,7 +63,9 @@ def needed_scope(method: str, path: str) -> str:
 @pytest.fixture(scope="module")
 def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningGateway, SeededTenant, FakeUpstream]]:
     url, tenant = seeded_tenant(tmp_path_factory.mktemp("fuzz"))
-    with run_fake_upstream() as fake, run_gateway(database_url=url, **upstream_settings(fake.url)) as gw:
+    with run_fake_upstream() as fake, run_gateway(
+        database_url=url, register_sent_secrets=False, **upstream_settings(fake.url)
+    ) as gw:
         yield gw, tenant, fake
 
 

@@ -1,0 +1,174 @@
+"""Tenant isolation: every endpoint × every way a caller can be the wrong one.
+
+Tenant A is seeded with data that would be recognisable anywhere: a BYOK key
+with its own base_url, settings that differ from the default, audit rows with
+request ids of its own. Then every /v1 route of the app (read from the app
+itself, so a new route cannot be forgotten) is called as:
+
+- nobody (no token) ........................ 401 invalid_token
+- a revoked token of A's ................... 401 invalid_token
+- A's token without the scope it needs ..... 403 insufficient_scope
+- tenant B's admin token ................... B's own data (2xx) or 404; never A's
+
+No answer may carry any of A's markers, and A's data is unchanged at the end.
+Finally a key row copied from A to B in the database is refused
+(``key_unavailable``) and the upstream never sees a request with it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from modelgate.keys.models import ProviderKey
+from modelgate.tenants.models import ApiToken
+from modelgate.db import utcnow
+from tests.fakes.upstream import FakeUpstream, run_fake_upstream
+from tests.reliability.upstream_harness import upstream_settings
+from tests.support import RunningGateway, SeededTenant, run_gateway, seed_tenant
+
+A_KEY = "sk-isolation-canary-tenant-a-0123456789"
+A_BASE_URL = "http://10.99.88.77/v1"  # private: allowed here, and unmistakable
+A_REQUEST_ID = "req-isolation-tenant-a-marker"
+CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}
+
+# One concrete request per route: (path, JSON body or None), and the scope it needs.
+REQUESTS: dict[tuple[str, str], tuple[str, dict | None, str]] = {
+    ("POST", "/v1/chat/completions"): ("/v1/chat/completions", CHAT, "write"),
+    ("GET", "/v1/models"): ("/v1/models", None, "read"),
+    ("GET", "/v1/tenant/models"): ("/v1/tenant/models", None, "read"),
+    ("GET", "/v1/tenant/models/{model_id}"): ("/v1/tenant/models/gpt-4o", None, "read"),
+    ("GET", "/v1/tenant/model_keys"): ("/v1/tenant/model_keys", None, "admin"),
+    ("PUT", "/v1/tenant/model_keys/{provider}"): (
+        "/v1/tenant/model_keys/anthropic", {"api_key": "sk-isolation-b-key"}, "admin"
+    ),
+    ("DELETE", "/v1/tenant/model_keys/{provider}"): ("/v1/tenant/model_keys/openai", None, "admin"),
+    ("GET", "/v1/tenant/settings"): ("/v1/tenant/settings", None, "admin"),
+    ("PATCH", "/v1/tenant/settings"): ("/v1/tenant/settings", {"hosted_keys_enabled": True}, "admin"),
+    ("GET", "/v1/tenant/audit_log"): ("/v1/tenant/audit_log?limit=100&after=999999999", None, "admin"),
+}
+# A token of A's that lacks the needed scope.
+LACKING = {"read": "write", "write": "read", "admin": "read"}
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeUpstream]:
+    with run_fake_upstream() as fake:
+        yield fake
+
+
+@pytest.fixture
+def gateway(database_url: str, fake: FakeUpstream) -> Iterator[RunningGateway]:
+    with run_gateway(
+        database_url=database_url, allow_private_base_urls=True, **upstream_settings(fake.url)
+    ) as gw:
+        yield gw
+
+
+def v1_routes(gateway: RunningGateway) -> set[tuple[str, str]]:
+    """Every /v1 operation the app serves, as its OpenAPI document lists them (no
+    route is hidden from the document)."""
+    return {
+        (method.upper(), path)
+        for path, methods in gateway.app.openapi()["paths"].items()  # type: ignore[attr-defined]
+        if path.startswith("/v1/")
+        for method in methods
+    }
+
+
+def seed_a(gw: RunningGateway, a: SeededTenant) -> None:
+    admin = {**a.headers("admin"), "X-Request-Id": A_REQUEST_ID}
+    put = httpx.put(
+        f"{gw.url}/v1/tenant/model_keys/openai",
+        json={"api_key": A_KEY, "base_url": A_BASE_URL},
+        headers=admin,
+    )
+    assert put.status_code == 200, put.text
+    patch = httpx.patch(f"{gw.url}/v1/tenant/settings", json={"hosted_keys_enabled": False}, headers=admin)
+    assert patch.status_code == 200, patch.text
+
+
+def a_markers(a: SeededTenant) -> list[str]:
+    return [A_KEY, A_BASE_URL, "10.99.88.77", A_REQUEST_ID, a.id, a.name,
+            *(token[:11] for token in a.tokens.values()), *a.tokens.values()]
+
+
+def a_state(gw: RunningGateway, a: SeededTenant) -> tuple:
+    keys = httpx.get(f"{gw.url}/v1/tenant/model_keys", headers=a.headers()).json()
+    settings = httpx.get(f"{gw.url}/v1/tenant/settings", headers=a.headers()).json()
+    audit = httpx.get(f"{gw.url}/v1/tenant/audit_log?limit=100", headers=a.headers()).json()
+    return keys, settings, [entry["id"] for entry in audit["data"]]
+
+
+async def test_every_endpoint_against_every_wrong_caller(
+    gateway: RunningGateway, clean_engine: AsyncEngine, fake: FakeUpstream, record_property
+) -> None:
+    a, b = await seed_tenant(clean_engine), await seed_tenant(clean_engine)
+    revoked = await seed_tenant(clean_engine)  # its admin token is revoked below, before any use
+    async with clean_engine.begin() as connection:
+        await connection.execute(
+            update(ApiToken).where(ApiToken.tenant_id == revoked.id).values(revoked_at=utcnow())
+        )
+    seed_a(gateway, a)
+    before = a_state(gateway, a)
+    routes = v1_routes(gateway)
+    assert routes == set(REQUESTS), f"routes without a matrix entry: {routes ^ set(REQUESTS)}"
+
+    answers: Counter[tuple[str, int]] = Counter()
+    markers = a_markers(a)
+    with httpx.Client(base_url=gateway.url, timeout=30) as http:
+        for (method, _), (path, body, scope) in sorted(REQUESTS.items()):
+            callers = {
+                "no token": ({}, {401}),
+                "revoked token": (revoked.headers("admin"), {401}),
+                "token without the scope": (a.headers(LACKING[scope]), {403}),
+                "other tenant": (b.headers("admin"), {200, 404}),
+            }
+            for caller, (headers, allowed) in callers.items():
+                response = http.request(method, path, json=body, headers=headers)
+                answers[(caller, response.status_code)] += 1
+                assert response.status_code in allowed, (caller, method, path, response.text)
+                leaked = [m for m in markers if m in response.text or m in str(response.headers)]
+                assert not leaked, (caller, method, path, leaked)
+                if response.status_code >= 400:
+                    error = response.json()["error"]
+                    expected = {401: "invalid_token", 403: "insufficient_scope"}.get(response.status_code)
+                    assert expected is None or error["code"] == expected, (caller, path, error)
+    # B's chat call used B's hosted path, never A's key or A's endpoint.
+    assert fake.requests and all(A_KEY not in str(r.headers) for r in fake.requests)
+    assert a_state(gateway, a) == before  # nothing B did touched A
+    record_property("routes", len(REQUESTS))
+    record_property("calls", sum(answers.values()))
+    record_property("answers", dict(sorted(answers.items())))
+
+
+async def test_a_key_row_copied_to_another_tenant_is_never_used(
+    gateway: RunningGateway, clean_engine: AsyncEngine, fake: FakeUpstream
+) -> None:
+    a, b = await seed_tenant(clean_engine), await seed_tenant(clean_engine)
+    put = httpx.put(f"{gateway.url}/v1/tenant/model_keys/openai", json={"api_key": A_KEY},
+                    headers=a.headers())
+    assert put.status_code == 200
+    # An operator's mistake or an attacker with SQL access: A's row, duplicated for B.
+    async with clean_engine.begin() as connection:
+        row = (await connection.execute(
+            select(ProviderKey.__table__).where(ProviderKey.tenant_id == a.id)
+        )).mappings().one()
+        copied = {**row, "tenant_id": b.id}
+        copied.pop("id", None)
+        await connection.execute(insert(ProviderKey.__table__).values(**copied))
+    fake.reset()
+    chat = httpx.post(f"{gateway.url}/v1/chat/completions", json=CHAT, headers=b.headers("write"))
+    assert chat.status_code == 422, chat.text
+    assert chat.json()["error"]["code"] == "key_unavailable"
+    assert A_KEY not in chat.text
+    assert fake.requests == []  # refused before any call: the copied key was never sent
+    # A's own key still works for A.
+    assert httpx.post(f"{gateway.url}/v1/chat/completions", json=CHAT,
+                      headers=a.headers("write")).status_code == 200
+    assert fake.last.headers["authorization"] == f"Bearer {A_KEY}"
