@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: serve test clean
+.PHONY: serve test bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,15 @@ serve: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+$(BIN)/.bench-installed: $(BIN)/.installed bench/requirements.txt
+	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
+	touch $@
+
+# The full benchmark (bench/README.md): about 5 minutes, loopback only. LiteLLM is
+# installed on first use into bench/.cache/litellm-venv. BENCH_ARGS passes options.
+bench: $(BIN)/.bench-installed
+	$(BIN)/python bench/run.py --json bench/results/latest.json $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,233 @@
+"""The benchmark of issue 7: the same closed-loop load, in turn, against the fake
+upstream itself (``direct``), a minimal FastAPI proxy (``passthrough``, the floor),
+modelgate and LiteLLM's proxy, all on 127.0.0.1.
+
+    python bench/run.py [--quick] [--json FILE] [--targets direct,modelgate] ...
+
+For each target and scenario it records calls per second, p50 and p99 latency and
+the server's CPU per call (utime+stime from /proc, its process tree, over the run).
+Every run is bounded in time; every process started here is stopped at the end,
+whatever happens (each lives in its own process group).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+import load
+import procs
+import report
+import targets
+from loadgen import run_load
+from seed import DEFAULT_POSTGRES
+
+HERE = Path(__file__).parent
+MODEL = "gpt-5.5"
+_CHAT = {"model": MODEL, "messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 32}
+# name → (concurrency, stream)
+SCENARIOS = {
+    "chat_c1": (1, False),
+    "chat_c16": (16, False),
+    "chat_c64": (64, False),
+    "stream_c16": (16, True),
+}
+STREAM_CHUNKS = 10
+
+
+def body(stream: bool) -> bytes:
+    return json.dumps({**_CHAT, "stream": True} if stream else _CHAT).encode()
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="3 s runs (about 2 minutes in all)")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--duration", type=float, help="seconds per measured run (10; quick: 3)")
+    parser.add_argument("--warmup", type=float,
+                        help="seconds of unmeasured load first (2; quick: 1)")
+    parser.add_argument("--targets", help="comma-separated subset of the targets, in order")
+    parser.add_argument("--scenarios", help=f"comma-separated subset of {', '.join(SCENARIOS)}")
+    parser.add_argument("--workers", type=int, default=1, help="server processes per proxy")
+    parser.add_argument("--floor-transport", choices=("httpx", "aiohttp"), default="aiohttp",
+                        help="the passthrough reported as 'passthrough' (default: httpx's own, "
+                        "as modelgate uses)")
+    parser.add_argument("--postgres", default=os.environ.get("MODELGATE_BENCH_POSTGRES_URL",
+                                                             DEFAULT_POSTGRES),
+                        help="PostgreSQL server for modelgate's database (SQLite if unreachable)")
+    parser.add_argument("--sqlite", action="store_true",
+                        help="use SQLite even if PostgreSQL answers")
+    parser.add_argument("--tool", choices=("wrk", "loadgen"), default=load.tool(),
+                        help="load generator (default: wrk when installed)")
+    args = parser.parse_args()
+    args.duration = args.duration or (3.0 if args.quick else 10.0)
+    args.warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 2.0)
+    return args
+
+
+def smoke(running: targets.Running) -> None:
+    """One call and one stream must succeed before the target is measured."""
+    import asyncio
+
+    for stream in (False, True):
+        outcome = asyncio.run(run_load(running.url, body(stream), concurrency=1, total=2,
+                                       headers=running.headers, stream=stream))
+        if outcome.errors:
+            kinds = ", ".join(f"{k}×{n}" for k, n in outcome.error_kinds.items())
+            raise RuntimeError(f"{'stream' if stream else 'call'} failed ({kinds}):\n"
+                               f"{running.server.log_tail()}")
+
+
+def measure(running: targets.Running, scenario: str, args: argparse.Namespace) -> dict:
+    concurrency, stream = SCENARIOS[scenario]
+    spec = {"url": running.url, "body": body(stream), "headers": running.headers,
+            "concurrency": concurrency, "stream": stream}
+    if args.warmup > 0:
+        load.run(load.Load(duration=args.warmup, **spec), use=args.tool)
+    pid = running.server.proc.pid
+    before = procs.cpu_seconds(pid)
+    result = load.run(load.Load(duration=args.duration, **spec), use=args.tool)
+    used = procs.cpu_seconds(pid) - before
+    calls = result["requests"]
+    result["cpu_us_per_req"] = round(used * 1e6 / calls, 1) if calls else None
+    return result
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text()
+                .splitlines() if line.startswith("model name")), platform.processor())
+    return {"cores": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
+            "python": platform.python_version(), "loadavg_at_start": os.getloadavg()}
+
+
+def versions() -> dict:
+    found = {}
+    for name in ("modelgate", "fastapi", "starlette", "uvicorn", "httpx", "httpcore",
+                 "httpx-aiohttp", "aiohttp", "uvloop", "httptools"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found[name] = metadata.version(name)
+    found["git"] = git_state()
+    if shutil.which("wrk"):
+        out = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+        found["wrk"] = (out.stdout + out.stderr).split("[")[0].strip()
+    return found
+
+
+def git_state() -> str | None:
+    """The commit measured, with ``+dirty`` when src/ has uncommitted changes (the hot
+    path is being optimised while this runs: say which code the figures belong to)."""
+    def git(*argv: str) -> str:
+        out = subprocess.run(["git", *argv], cwd=HERE.parent, capture_output=True, text=True,
+                             check=False)
+        return out.stdout.strip() if out.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
+        return None
+    return commit + ("+dirty" if git("status", "--porcelain", "--", "src") else "")
+
+
+def _terminate_on_sigterm() -> None:
+    # SIGTERM unwinds like Ctrl-C, so every finally block still stops its servers.
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def main() -> int:
+    args = parse_args()
+    _terminate_on_sigterm()
+    registry = targets.registry(args.floor_transport)
+    chosen = args.targets.split(",") if args.targets else list(registry)
+    scenarios = args.scenarios.split(",") if args.scenarios else list(SCENARIOS)
+    for name in chosen:
+        if name not in registry:
+            sys.exit(f"unknown target {name!r}; known: {', '.join(registry)}")
+    for name in scenarios:
+        if name not in SCENARIOS:
+            sys.exit(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
+
+    empty = {"rps": None, "p50_ms": None, "p99_ms": None, "cpu_us_per_req": None}
+    results = {s: {t: dict(empty) for t in chosen} for s in scenarios}
+    runs: dict[str, dict[str, dict]] = {s: {} for s in scenarios}
+    meta: dict = {
+        "tool": args.tool, "duration_s": args.duration, "warmup_s": args.warmup,
+        "quick": args.quick, "workers": args.workers,
+        "floor": f"passthrough = FastAPI + httpx.AsyncClient, {args.floor_transport} transport",
+        "scenarios": {
+            s: {"concurrency": c, "stream": st, "stream_chunks": STREAM_CHUNKS if st else 0}
+            for s, (c, st) in SCENARIOS.items() if s in scenarios
+        },
+        "machine": machine(), "versions": versions(),
+        "started_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "targets": {}, "unavailable": {},
+    }
+    print(f"bench: {args.tool}, {args.duration:g} s per run (+{args.warmup:g} s warm-up), "
+          f"{args.workers} worker(s) per proxy, targets {', '.join(chosen)}", flush=True)
+
+    workdir = Path(tempfile.mkdtemp(prefix="modelgate-bench-"))
+    try:
+        upstream_port = procs.free_port()
+        upstream = procs.start(
+            "fake-upstream",
+            [sys.executable, str(HERE / "fake_upstream.py"), "--port", str(upstream_port),
+             "--chunks", str(STREAM_CHUNKS)],
+            port=upstream_port, log_dir=workdir,
+        )
+        try:
+            ctx = targets.Context(upstream=upstream, workdir=workdir, workers=args.workers,
+                                  postgres=None if args.sqlite else args.postgres)
+            for name in chosen:
+                run_target(name, registry[name], ctx, scenarios, args, results, runs, meta)
+        finally:
+            upstream.stop()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    meta["runs"] = runs
+    meta["goals"] = report.goals(results)
+    print(report.table(results, runs))
+    print(report.goals_text(meta["goals"]))
+    print(f"\n(load: {args.tool}; 2 shared cores: client, fake upstream and server compete, "
+          "so figures are noisy)")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"scenarios": results, "meta": meta}, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+def run_target(name, starter, ctx, scenarios, args, results, runs, meta) -> None:
+    print(f"-- {name}: starting", flush=True)
+    try:
+        with starter(ctx) as running:
+            meta["targets"][name] = running.notes
+            smoke(running)
+            for scenario in scenarios:
+                result = measure(running, scenario, args)
+                runs[scenario][name] = {k: result[k] for k in ("requests", "errors", "duration_s")}
+                results[scenario][name] = {k: result[k] for k in report.METRICS}
+                print(f"   {scenario:<11} {result['rps']:>9,.0f} rps  p50 {result['p50_ms']:.2f} ms"
+                      f"  p99 {result['p99_ms']:.2f} ms  cpu {result['cpu_us_per_req']} µs/req"
+                      f"  errors {result['errors']}", flush=True)
+    except Exception as exc:  # noqa: BLE001  any failure of one target must not stop the rest
+        # A peer that cannot be installed or started is recorded, and the run goes on.
+        reason = str(exc).strip()
+        meta["unavailable"][name] = reason
+        print(f"   {name} unavailable: {reason}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
