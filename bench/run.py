@@ -61,7 +61,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--scenarios", help=f"comma-separated subset of {', '.join(SCENARIOS)}")
     parser.add_argument("--workers", type=int, default=1, help="server processes per proxy")
     parser.add_argument("--floor-transport", choices=("httpx", "aiohttp"), default="aiohttp",
-                        help="the passthrough reported as 'passthrough' (default: httpx's own, "
+                        help="the passthrough reported as 'passthrough' (default: aiohttp, "
                         "as modelgate uses)")
     parser.add_argument("--postgres", default=os.environ.get("MODELGATE_BENCH_POSTGRES_URL",
                                                              DEFAULT_POSTGRES),
