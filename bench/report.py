@@ -60,8 +60,29 @@ def goals(scenarios: dict[str, dict[str, dict]]) -> list[dict]:
     return checks
 
 
+# Which of metering_cost.py's figures each scenario pays: a plain call's or a stream's.
+METERED_KIND = {"chat_c1": "plain", "chat_c16": "plain", "chat_c64": "plain",
+                "stream_c16": "stream"}
+
+
+def metering_goals(scenarios: dict[str, dict[str, dict]], metering: dict | None) -> list[dict]:
+    """Issue 13's goal: metering's CPU per call (metering_cost.py, same run) under 5 % of
+    modelgate's whole CPU per call in each scenario measured."""
+    checks = []
+    for scenario, kind in METERED_KIND.items():
+        whole = scenarios.get(scenario, {}).get("modelgate", {}).get("cpu_us_per_req")
+        if scenario not in scenarios or metering is None:
+            continue
+        cost = metering.get(f"{kind}_us")
+        share = None if cost is None or not whole else cost / whole
+        checks.append({"goal": f"{scenario} metering ({kind}) < 5% of modelgate's cpu/req",
+                       "value": None if share is None else round(share * 100, 2), "unit": "%",
+                       "met": None if share is None else share < 0.05})
+    return checks
+
+
 def goals_text(checks: list[dict]) -> str:
-    lines = ["", "== goals (issue 7)"]
+    lines = ["", "== goals (issues 7 and 13)"]
     for item in checks:
         verdict = {True: "met", False: "NOT met", None: "n/a"}[item["met"]]
         value = "—" if item["value"] is None else f"{item['value']}{item['unit']}"

@@ -68,6 +68,9 @@ def parse_args() -> argparse.Namespace:
                         help="PostgreSQL server for modelgate's database (SQLite if unreachable)")
     parser.add_argument("--sqlite", action="store_true",
                         help="use SQLite even if PostgreSQL answers")
+    parser.add_argument("--metering-calls", type=int, default=100_000,
+                        help="calls of each kind for metering_cost.py, run after the targets "
+                        "when modelgate is one (0: skip)")
     parser.add_argument("--tool", choices=("wrk", "loadgen"), default=load.tool(),
                         help="load generator (default: wrk when installed)")
     args = parser.parse_args()
@@ -196,8 +199,11 @@ def main() -> int:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
+    if "modelgate" in chosen and args.metering_calls > 0:
+        database = meta["targets"].get("modelgate", {}).get("database")
+        meta["metering"] = metering_cost(args, sqlite=args.sqlite or database == "sqlite")
     meta["runs"] = runs
-    meta["goals"] = report.goals(results)
+    meta["goals"] = report.goals(results) + report.metering_goals(results, meta.get("metering"))
     print(report.table(results, runs))
     print(report.goals_text(meta["goals"]))
     print(f"\n(load: {args.tool}; 2 shared cores: client, fake upstream and server compete, "
@@ -207,6 +213,28 @@ def main() -> int:
         args.json.write_text(json.dumps({"scenarios": results, "meta": meta}, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
+
+
+def metering_cost(args: argparse.Namespace, *, sqlite: bool) -> dict | None:
+    """Metering's CPU per call, metered against unmetered (metering_cost.py), on the
+    same database kind as the modelgate target; None (and why) if it failed."""
+    print(f"-- metering cost: {args.metering_calls:,} calls of each kind", flush=True)
+    database = ["--sqlite"] if sqlite else ["--postgres", args.postgres]
+    done = subprocess.run(
+        [sys.executable, str(HERE / "metering_cost.py"), "--calls", str(args.metering_calls),
+         *database],
+        capture_output=True, text=True, timeout=900, check=False, cwd=HERE,
+    )
+    print(done.stdout.rstrip(), flush=True)
+    if done.returncode != 0:
+        print(f"   metering cost failed: {done.stderr.strip()[-2000:]}", flush=True)
+        return None
+    last = done.stdout.strip().splitlines()[-1]
+    figures: dict = {key: float(value) for key, value in
+                     (item.split("=", 1) for item in last.split())}
+    figures["calls"] = args.metering_calls
+    figures["database"] = "sqlite" if "sqlite" in done.stdout.splitlines()[0] else "postgresql"
+    return figures
 
 
 def run_target(name, starter, ctx, scenarios, args, results, runs, meta) -> None:

@@ -88,7 +88,8 @@ def modelgate(ctx: Context) -> Iterator[Running]:
                 server,
                 headers={"Authorization": f"Bearer {seeded.token}", "IC-Api-Version": "2026-05-01"},
                 notes={"database": seeded.database, "key": "BYOK openai, base_url = the fake",
-                       "workers": str(ctx.workers)},
+                       "workers": str(ctx.workers),
+                       "metering": "on: every call's usage event written to that database"},
             )
 
 

@@ -24,10 +24,16 @@ from modelgate.keys.resolver import KeyResolver
 from modelgate.keys.router import router as keys_router
 from modelgate.keys.startup import load_key_provider
 from modelgate.logs import configure_logging
+from modelgate.metering.metrics import UsageMetrics
+from modelgate.metering.metrics_router import router as metrics_router
+from modelgate.metering.recorder import UsageRecorder
+from modelgate.metering.router import router as usage_router
+from modelgate.metering.sink import UsageSink
 from modelgate.middleware import GatewayMiddleware
 from modelgate.providers.base import Timeouts
 from modelgate.providers.guarded_transport import GuardedTransport
 from modelgate.providers.registry import ProviderRegistry
+from modelgate.providers.tenant_slots import TenantSlots
 from modelgate.state import Gateway
 from modelgate.tenants.auth import TokenCache
 from modelgate.tenants.router import router as tenant_router
@@ -40,7 +46,11 @@ def build_gateway(settings: Settings, catalog: Catalog, keyring: KeyProvider) ->
         settings=settings,
         engine=engine,
         sessions=sessions,
-        tokens=TokenCache(settings.token_cache_ttl),
+        tokens=TokenCache(
+            settings.token_cache_ttl,
+            unknown_rate=settings.unknown_token_rate,
+            unknown_burst=settings.unknown_token_burst,
+        ),
         catalog=catalog,
         keyring=keyring,
         keys=KeyResolver(
@@ -59,6 +69,7 @@ def build_gateway(settings: Settings, catalog: Catalog, keyring: KeyProvider) ->
             ),
             max_connections=settings.upstream_max_connections,
             max_response_bytes=settings.max_response_bytes,
+            max_event_bytes=settings.max_event_bytes,
             custom_endpoint_transport=GuardedTransport(
                 allow_private=settings.allow_private_base_urls,
                 limits=httpx.Limits(
@@ -66,7 +77,21 @@ def build_gateway(settings: Settings, catalog: Catalog, keyring: KeyProvider) ->
                     max_keepalive_connections=50,
                     keepalive_expiry=30.0,
                 ),
+                # Fair shares of the pool that every tenant's base_url uses (docs/reliability.md).
+                max_per_host=settings.custom_endpoint_max_per_host,
+                lookup_timeout=settings.dns_timeout,
+                nameservers=[
+                    server.strip()
+                    for server in settings.custom_endpoint_nameservers.split(",")
+                    if server.strip()
+                ],
             ),
+        ),
+        custom_endpoint_slots=TenantSlots(settings.custom_endpoint_tenant_concurrency),
+        usage=UsageSink(
+            UsageRecorder.from_settings(engine, settings),
+            UsageMetrics.for_catalog(catalog),
+            settings.credit_margin,
         ),
         upstream_base_urls={
             spec.id: settings.base_url_overrides.get(spec.id, spec.base_url)
@@ -84,18 +109,23 @@ def create_app(settings: Settings | None = None, *, log_stream: TextIO | None = 
     )
 
     # Both fail fast, before the first request: a bad catalog or keyring stops start-up.
-    catalog = load_catalog(settings.catalog_path)
+    catalog = load_catalog(settings.catalog_path, settings.catalog_overlay)
     keyring = load_key_provider(settings, announce=lambda line: print(line, file=sys.stderr))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         gateway = build_gateway(settings, catalog, keyring)
         app.state.gateway = gateway
+        gateway.usage.start()
         try:
             yield
         finally:
-            await gateway.providers.close_all()
-            await gateway.engine.dispose()
+            try:
+                # Usage first: uvicorn runs this on SIGTERM, so no event is lost.
+                await gateway.usage.close()
+            finally:
+                await gateway.providers.close_all()
+                await gateway.engine.dispose()
 
     app = FastAPI(
         title="modelgate",
@@ -109,8 +139,10 @@ def create_app(settings: Settings | None = None, *, log_stream: TextIO | None = 
     http_errors.install(app)
     app.add_middleware(GatewayMiddleware, max_body_bytes=settings.max_body_bytes)
     for router in (
-        health_router, chat_router, catalog_router, keys_router, tenant_router, audit_router
+        health_router, chat_router, catalog_router, keys_router, tenant_router, audit_router,
+        usage_router,
     ):
         app.include_router(router)
+    app.include_router(metrics_router)  # the operator's scrape; not in the OpenAPI document
     openapi_doc.install(app)
     return app

@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelgate import migrate
+from modelgate.audit import service as audit
 from modelgate.catalog import CatalogError, load_catalog
 from modelgate.config import Settings, SettingsError, load_settings
 from modelgate.db import create_engine, session_factory
@@ -23,7 +24,7 @@ from modelgate.keys.service import RotationError, rotate_all
 from modelgate.keys.startup import load_key_provider
 from modelgate.tenants import service as tenants
 from modelgate.tenants.service import TenantError
-from modelgate.tenants.tokens import parse_scopes
+from modelgate.tenants.tokens import parse_scopes, token_prefix
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -94,27 +95,38 @@ def serve(
     """Apply pending migrations, then serve the API."""
     import uvicorn
 
+    from modelgate.metering.multiprocess import shared_metrics_dir
+
     settings = settings_or_exit()
     # Fail before binding the port on a bad catalog or a missing or unreadable keyring.
     try:
-        load_catalog(settings.catalog_path)
+        load_catalog(settings.catalog_path, settings.catalog_overlay)
     except CatalogError as exc:
         raise fail(str(exc)) from None
     keyring_or_exit(settings)
     migrate_or_exit(settings)
     typer.echo(f"modelgate: serving on http://{host}:{port}", err=True)
-    uvicorn.run(
-        "modelgate.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        loop="uvloop",
-        http="httptools",
-        log_config=None,
-        access_log=False,
-        server_header=False,
-    )
+    # --workers N: one metrics directory for all workers, so that a scrape of any
+    # of them counts every worker once (metering/multiprocess.py).
+    with shared_metrics_dir(workers):
+        uvicorn.run(
+            "modelgate.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            loop="uvloop",
+            http="httptools",
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            # Per worker: beyond this many open connections (or requests in progress) a
+            # request gets 503 at once instead of queueing without bound.
+            limit_concurrency=settings.limit_concurrency,
+            # Idle keep-alive connections close after this. uvicorn has no timeout for
+            # reading a request: a reverse proxy in front bounds that (docs/reliability.md).
+            timeout_keep_alive=settings.keepalive_timeout,
+        )
 
 
 @db_app.command("upgrade")
@@ -147,7 +159,14 @@ def token_create(
 
     async def work(session: AsyncSession) -> str:
         found = await tenants.find_tenant(session, id_or_name=tenant)
-        return await tenants.create_token(session, tenant=found, scopes=scopes, name=name)
+        token = await tenants.create_token(session, tenant=found, scopes=scopes, name=name)
+        await audit.record_token_event(
+            session,
+            tenant_id=found.id,
+            action="token.create",
+            target_token_prefix=token_prefix(token),
+        )
+        return token
 
     typer.echo(run_in_session(work))
 
@@ -184,7 +203,15 @@ def token_revoke(prefix: str) -> None:
     """Revoke a token by its prefix; it answers 401 from then on."""
 
     async def work(session: AsyncSession) -> str:
-        return (await tenants.revoke_token(session, prefix=prefix)).prefix
+        revocation = await tenants.revoke_token(session, prefix=prefix)
+        if revocation.newly_revoked:  # revoking twice changes nothing and is not audited
+            await audit.record_token_event(
+                session,
+                tenant_id=revocation.token.tenant_id,
+                action="token.revoke",
+                target_token_prefix=revocation.token.prefix,
+            )
+        return revocation.token.prefix
 
     typer.echo(f"revoked {run_in_session(work)}")
 

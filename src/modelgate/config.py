@@ -6,6 +6,7 @@ that a settings object printed in a traceback or a log shows ``**********``.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 
@@ -51,9 +52,28 @@ class Settings(BaseSettings):
 
     # A catalog file to use instead of the packaged one (same format, validated at start).
     catalog_path: Path | None = None
+    # A TOML file of [[models]] entries overriding catalog fields by id (prices,
+    # credit_multiplier, lifecycle, disabled, capabilities) or adding models.
+    catalog_overlay: Path | None = None
+
+    # Metering: credits = list price in USD x margin x the model's credit_multiplier.
+    credit_margin: Decimal = Field(default=Decimal("1.4"), ge=0)
+    # Usage events wait in memory at most this long before their batch is written;
+    # at most usage_buffer_max wait (the oldest are dropped, and counted, beyond it).
+    usage_flush_interval: float = Field(default=1.0, gt=0, le=2.0)
+    usage_buffer_max: int = Field(default=100_000, gt=0)
+    usage_batch_max: int = Field(default=1000, gt=0)
+    # Months of usage events kept (older partitions/rows are dropped); 0 keeps all.
+    usage_retention_months: int = Field(default=13, ge=0)
+    # Set: GET /metrics needs "Authorization: Bearer <it>". Unset: loopback clients only.
+    metrics_token: SecretStr | None = None
 
     max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
-    max_response_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    # Real answers are far smaller (a 128k-token completion is ~1 MiB of JSON); the
+    # limit bounds what one upstream answer can cost this process (docs/reliability.md).
+    max_response_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    # One server-sent event of a stream (a chunk is a few hundred bytes in practice).
+    max_event_bytes: int = Field(default=1024 * 1024, gt=0)
     log_level: str = "INFO"
 
     # In-process caches on the hot path. A revoked token or a deleted key stops
@@ -65,6 +85,28 @@ class Settings(BaseSettings):
     upstream_read_timeout: float = Field(default=60.0, gt=0)
     upstream_total_timeout: float = Field(default=600.0, gt=0)
     upstream_max_connections: int = Field(default=200, gt=0)
+
+    # Fair shares of what every tenant's custom endpoints (BYOK base_url) share.
+    custom_endpoint_max_per_host: int = Field(default=16, gt=0)
+    custom_endpoint_tenant_concurrency: int = Field(default=32, gt=0)
+    # A name lookup of a custom endpoint's host gives up after this long.
+    dns_timeout: float = Field(default=2.0, gt=0)
+    # Where those lookups go (comma-separated host[:port]); empty: /etc/resolv.conf's.
+    custom_endpoint_nameservers: str = ""
+
+    # The gateway's own public names and addresses (comma-separated): a base_url
+    # on one of them would call the gateway from itself.
+    public_hosts: str = ""
+
+    # Unauthenticated load: unknown bearer tokens looked up per second per process
+    # (beyond it: 401 at once), and how long a /readyz answer is reused.
+    unknown_token_rate: float = Field(default=50.0, gt=0)
+    unknown_token_burst: int = Field(default=100, gt=0)
+    readyz_cache_ttl: float = Field(default=1.0, ge=0)
+
+    # uvicorn: connections served at once before 503, and idle keep-alive seconds.
+    limit_concurrency: int = Field(default=2048, gt=0)
+    keepalive_timeout: float = Field(default=5.0, gt=0)
 
     # Platform (hosted) keys, one per provider.
     openai_api_key: SecretStr | None = None
@@ -128,6 +170,12 @@ class Settings(BaseSettings):
         """Platform keys by provider id, only those that are set."""
         keys = {p: getattr(self, f"{env_name(p).lower()}_api_key") for p in PROVIDER_IDS}
         return {p: k for p, k in keys.items() if k is not None}
+
+    @cached_property
+    def own_hosts(self) -> frozenset[str]:
+        """``public_hosts`` as lower-case names or addresses, without brackets."""
+        hosts = (h.strip().strip("[]").rstrip(".").lower() for h in self.public_hosts.split(","))
+        return frozenset(h for h in hosts if h)
 
     @cached_property
     def base_url_overrides(self) -> dict[str, str]:

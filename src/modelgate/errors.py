@@ -15,6 +15,7 @@ The tree (each class fixes status, OpenAI ``type`` and ``code``):
     ├── UpstreamError (4xx passed on from a provider)
     ├── UpstreamUnavailable (502)
     ├── UpstreamTimeout (504)
+    ├── LoopDetected (508)
     └── DatabaseUnavailable (503)
 
 Services raise these and never import FastAPI; ``http_errors.install`` renders
@@ -179,6 +180,15 @@ class UpstreamTimeout(GatewayError):
     type = "api_error"
     code = "upstream_timeout"
     retryable = True
+
+
+class LoopDetected(GatewayError):
+    """The request came from a gateway (ours: it carries the hop header), so
+    serving it would call the gateway again, and again."""
+
+    status_code = 508
+    type = "invalid_request_error"
+    code = "loop_detected"
 
 
 class DatabaseUnavailable(GatewayError):

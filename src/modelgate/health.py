@@ -1,10 +1,16 @@
-"""Liveness and readiness probes; no auth, no version."""
+"""Liveness and readiness probes; no auth, no version.
+
+``/readyz`` is unauthenticated, so its cost must not scale with its callers: one
+database check at a time, whose answer (ready or not) every caller shares for
+``readyz_cache_ttl`` seconds.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,23 +25,70 @@ router = APIRouter(tags=["health"])
 READINESS_TIMEOUT = 2.0
 
 
+class ReadinessProbe:
+    """The database check behind ``/readyz``: shared while in flight, reused for ``ttl``."""
+
+    def __init__(self, engine: AsyncEngine, *, ttl: float, timeout: float = READINESS_TIMEOUT):
+        self.engine = engine
+        self.ttl = ttl
+        self.timeout = timeout
+        self._answer: DatabaseUnavailable | None = None
+        self._expires = 0.0
+        self._in_flight: asyncio.Future[DatabaseUnavailable | None] | None = None
+
+    async def check(self) -> None:
+        """Return if the database answers, else raise DatabaseUnavailable."""
+        if time.monotonic() >= self._expires:
+            if self._in_flight is None:
+                self._in_flight = asyncio.ensure_future(self._run())
+            # Shielded: a caller that goes away must not cancel the others' check.
+            await asyncio.shield(self._in_flight)
+        if self._answer is not None:
+            raise DatabaseUnavailable(str(self._answer)) from self._answer.__cause__
+
+    async def _run(self) -> DatabaseUnavailable | None:
+        try:
+            self._answer = await self._select_one_in_time()
+            # A failure is cached too: a database that is down must not get a
+            # connection attempt per caller either.
+            self._expires = time.monotonic() + self.ttl
+            return self._answer
+        finally:
+            self._in_flight = None
+
+    async def _select_one_in_time(self) -> DatabaseUnavailable | None:
+        # The check runs as its own task so that the answer does not wait for the
+        # cleanup of a cancelled connection either (a rollback sent to a hung server).
+        check = asyncio.ensure_future(_select_one(self.engine))
+        check.add_done_callback(_consume_outcome)
+        done, _ = await asyncio.wait({check}, timeout=self.timeout)
+        if not done:
+            check.cancel()
+            return DatabaseUnavailable("The database did not answer in time.")
+        if (exc := check.exception()) is not None:  # any failure to reach it: not ready
+            unavailable = DatabaseUnavailable("The database is unreachable.")
+            unavailable.__cause__ = exc
+            return unavailable
+        return None
+
+
+def readiness_probe(request: Request, gateway: GatewayDep) -> ReadinessProbe:
+    # Kept on the app, built on first use for the engine of the current lifespan.
+    probe: ReadinessProbe | None = getattr(request.app.state, "readiness_probe", None)
+    if probe is None or probe.engine is not gateway.engine:
+        probe = ReadinessProbe(gateway.engine, ttl=gateway.settings.readyz_cache_ttl)
+        request.app.state.readiness_probe = probe
+    return probe
+
+
 @router.get("/healthz")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @router.get("/readyz", responses={503: {"description": "The database is unreachable."}})
-async def readyz(gateway: GatewayDep) -> dict[str, str]:
-    # The check runs as its own task so that the answer does not wait for the
-    # cleanup of a cancelled connection either (a rollback sent to a hung server).
-    check = asyncio.ensure_future(_select_one(gateway.engine))
-    check.add_done_callback(_consume_outcome)
-    done, _ = await asyncio.wait({check}, timeout=READINESS_TIMEOUT)
-    if not done:
-        check.cancel()
-        raise DatabaseUnavailable("The database did not answer in time.")
-    if (exc := check.exception()) is not None:  # any failure to reach it: not ready
-        raise DatabaseUnavailable("The database is unreachable.") from exc
+async def readyz(request: Request, gateway: GatewayDep) -> dict[str, str]:
+    await readiness_probe(request, gateway).check()
     return {"status": "ready"}
 
 

@@ -1,9 +1,12 @@
 """The outermost layer of every request, as plain ASGI (no per-request objects).
 
-It gives each request its id (echoed when the client sent a sane one), checks
-the ``IC-Api-Version`` header, refuses bodies over the limit before they are
-read whole, stamps ``X-Request-Id`` and ``IC-Api-Version`` on every response,
-and writes the one access-log line.
+It gives each request its id (echoed when the client sent a sane one), refuses
+a request that a gateway sent (it carries the hop header that every upstream
+call of ours carries: 508 ``loop_detected``, before auth or any database work,
+so a base_url that leads back here costs one refused request, not a recursion),
+checks the ``IC-Api-Version`` header, refuses bodies over the limit before they
+are read whole, stamps ``X-Request-Id`` and ``IC-Api-Version`` on every
+response, and writes the one access-log line.
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelgate import api_version
-from modelgate.errors import GatewayError, InvalidRequest, PayloadTooLarge
+from modelgate.errors import GatewayError, InvalidRequest, LoopDetected, PayloadTooLarge
 from modelgate.logs import request_id_var, tenant_id_var
+from modelgate.providers.registry import HOP_HEADER
 
 access_log = logging.getLogger("modelgate.access")
 error_log = logging.getLogger("modelgate.errors")
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_HOP_HEADER = HOP_HEADER.lower().encode("latin-1")  # ASGI header names are lower-case bytes
 
 
 class BodyTooLarge(HTTPException):
@@ -119,6 +124,12 @@ class GatewayMiddleware:
     def _check_request(
         self, headers: list[tuple[bytes, bytes]], state: dict
     ) -> GatewayError | None:
+        if _header(headers, _HOP_HEADER) is not None:
+            return LoopDetected(
+                "This request was sent by a gateway (it carries the "
+                f"{HOP_HEADER} header): a provider key's base_url points back at this "
+                "gateway, which would call itself again and again. Point it at the provider."
+            )
         requested = _header(headers, b"ic-api-version")
         if requested is not None:
             try:

@@ -3,6 +3,10 @@
 from modelgate.audit.models import AuditEntry
 from modelgate.db import Base
 from modelgate.keys.models import ProviderKey
+from modelgate.metering.models import UsageDaily, UsageEventRow
 from modelgate.tenants.models import ApiToken, Tenant, TenantSettings
 
-__all__ = ["ApiToken", "AuditEntry", "Base", "ProviderKey", "Tenant", "TenantSettings"]
+__all__ = [
+    "ApiToken", "AuditEntry", "Base", "ProviderKey", "Tenant", "TenantSettings",
+    "UsageDaily", "UsageEventRow",
+]

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from modelgate.chat.router import SCHEMA_COMPONENTS
+from modelgate.providers.registry import HOP_HEADER
 
 ERROR_SCHEMA_NAME = "Error"
 ERROR_SCHEMA: dict[str, Any] = {
@@ -48,6 +49,7 @@ DESCRIPTIONS = {
     502: "The provider failed or answered something unreadable (upstream_unavailable).",
     503: "The database is unavailable (database_unavailable); retry shortly.",
     504: "The provider did not answer in time (upstream_timeout).",
+    508: f"The request came from a gateway ({HOP_HEADER} header): a loop (loop_detected).",
 }
 
 
@@ -55,8 +57,8 @@ def _statuses(path: str, operation: dict[str, Any]) -> set[int]:
     """The errors that the middleware, auth and validation can give this operation,
     on top of those its route declares itself."""
     if not path.startswith("/v1/"):
-        return set()
-    statuses = {400, 401, 403, 503}  # version, auth, scope, database
+        return {508}  # the middleware refuses a gateway's own hop on every path
+    statuses = {400, 401, 403, 503, 508}  # version, auth, scope, database, loop
     parameters = operation.get("parameters", [])
     if "requestBody" in operation:
         statuses |= {413, 422}

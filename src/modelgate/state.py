@@ -10,7 +10,9 @@ from modelgate.catalog import Catalog
 from modelgate.config import Settings
 from modelgate.keys.keyring import KeyProvider
 from modelgate.keys.resolver import KeyResolver
+from modelgate.metering.sink import UsageSink
 from modelgate.providers.registry import ProviderRegistry
+from modelgate.providers.tenant_slots import TenantSlots
 from modelgate.tenants.auth import TokenCache
 
 
@@ -24,5 +26,9 @@ class Gateway:
     keyring: KeyProvider
     keys: KeyResolver
     providers: ProviderRegistry
+    # Each tenant's calls in flight through its own base_url, capped (tenant_slots.py).
+    custom_endpoint_slots: TenantSlots
+    # Usage events: priced, counted in /metrics, written in batches (metering/).
+    usage: UsageSink
     # Where each provider's calls go: MODELGATE_<PROVIDER>_BASE_URL, else the catalog's.
     upstream_base_urls: dict[str, str]

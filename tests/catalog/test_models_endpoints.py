@@ -47,7 +47,14 @@ async def test_listing_shows_availability_and_sources(hosted: RunningGateway, te
     assert opus["label"] == "Claude Opus 4.8" and opus["provider"] == "anthropic"
     assert opus["context_window"] == 1_000_000 and opus["max_output_tokens"] == 128_000
     assert set(opus) >= {"modalities", "capabilities", "pricing", "lifecycle", "recommended", "aliases"}
-    assert models["gpt-4o"]["pricing"] == {"input_per_1k": 0.0025, "output_per_1k": 0.01, "currency": "USD"}
+    assert models["gpt-4o"]["pricing"] == {
+        "input_per_1k": 0.0025,
+        "output_per_1k": 0.01,
+        "currency": "USD",
+        # x MODELGATE_CREDIT_MARGIN (1.4) x the model's credit_multiplier (1)
+        "credits_input_per_1k": 0.0035,
+        "credits_output_per_1k": 0.014,
+    }
     assert "gpt-4o-2024-08-06" in models["gpt-4o"]["aliases"]
     retired = models["gpt-3.5-turbo"]["lifecycle"]
     assert retired["state"] == "end_of_life" and retired["replacement"] == "gpt-4o-mini"

@@ -12,7 +12,10 @@ from modelgate import migrate
 from modelgate.models import Base
 from tests.conftest import PG_ADMIN_URL, _pg_admin
 
-EXPECTED = {"tenants", "tenant_settings", "api_tokens", "provider_keys", "audit_log"}
+EXPECTED = {
+    "tenants", "tenant_settings", "api_tokens", "provider_keys", "audit_log",
+    "usage_events", "usage_daily",
+}
 
 
 async def _tables(url: str) -> set[str]:

@@ -177,10 +177,14 @@ async def test_stream_two_tool_calls_golden(upstream: respx.MockRouter, make_ada
     ]
 
 
-async def test_stream_without_include_usage_has_no_usage_chunk(
+async def test_stream_without_include_usage_still_ends_with_the_reported_usage(
     upstream: respx.MockRouter, make_adapter
 ) -> None:
+    # The gateway meters every stream, so the adapter always hands on the usage
+    # Anthropic reported; metering/stream_tap.py keeps it from a client that did
+    # not ask (tests/metering covers that end to end).
     items = await run_stream(upstream, make_adapter, "anthropic_text.sse", include_usage=False)
-    assert items[-2]["choices"][0]["finish_reason"] == "stop"
+    assert items[-3]["choices"][0]["finish_reason"] == "stop"
+    assert items[-2]["choices"] == [] and items[-2]["usage"]["completion_tokens"] > 0
     assert items[-1] == "[DONE]"
-    assert not any("usage" in item for item in items[:-1])
+    assert not any("usage" in item for item in items[:-2])

@@ -346,7 +346,7 @@ async def test_the_overall_deadline_mid_stream(upstream, make_adapter, style):
 @styles
 async def test_an_oversized_event_mid_stream(upstream, make_adapter, style):
     script = [*good_start(style), b"data: " + b"x" * 3000]
-    error = await broken_stream(upstream, make_adapter, style, script, max_response_bytes=2000)
+    error = await broken_stream(upstream, make_adapter, style, script, max_event_bytes=2000)
     assert "larger than 2000 bytes" in error["message"]
 
 

@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,3 +127,28 @@ def create_cluster(bin_dir: Path) -> PrivateCluster:
         cluster.remove()
         raise
     return cluster
+
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def migrated_cluster() -> Iterator[PrivateCluster]:
+    """A started private cluster migrated to head, removed afterwards: the body of
+    the outage tests' ``cluster`` fixtures. No server install: skip, but fail in CI."""
+    import pytest  # only the tests use this module's fixture body
+
+    from modelgate import migrate
+
+    bin_dir = server_bin_dir()
+    if bin_dir is None:
+        message = "no PostgreSQL server install (/usr/lib/postgresql/*/bin) or no runuser"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    cluster = create_cluster(bin_dir)
+    try:
+        cluster.start()
+        migrate.upgrade(cluster.url)
+        yield cluster
+    finally:
+        cluster.remove()

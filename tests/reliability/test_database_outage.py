@@ -11,7 +11,6 @@ write it acknowledged (200) is still there, down to the key a chat call sends.
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 from collections import Counter
@@ -20,14 +19,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from modelgate import migrate
 from modelgate.db import create_engine
 from tests.fakes.upstream import FakeUpstream, run_fake_upstream
-from tests.reliability.pg_cluster import PrivateCluster, create_cluster, server_bin_dir
+from tests.reliability.pg_cluster import PrivateCluster, migrated_cluster
 from tests.reliability.upstream_harness import MODELS
 from tests.support import RunningGateway, SeededTenant, run_gateway, seed_tenant
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # Where each provider's adapter puts the key in the upstream request.
 KEY_HEADERS = {"openai": "authorization", "anthropic": "x-api-key", "google": "x-goog-api-key"}
 TIMEOUT = 15.0  # no request may hang: each must answer within this
@@ -36,19 +33,7 @@ CHAT = {"messages": [{"role": "user", "content": "Hi"}]}
 
 @pytest.fixture
 def cluster() -> Iterator[PrivateCluster]:
-    bin_dir = server_bin_dir()
-    if bin_dir is None:
-        message = "no PostgreSQL server install (/usr/lib/postgresql/*/bin) or no runuser"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    cluster = create_cluster(bin_dir)
-    try:
-        cluster.start()
-        migrate.upgrade(cluster.url)
-        yield cluster
-    finally:
-        cluster.remove()
+    yield from migrated_cluster()
 
 
 @pytest.fixture
@@ -76,6 +61,7 @@ def gateway(cluster: PrivateCluster, fake: FakeUpstream, tenant) -> Iterator[Run
         database_url=cluster.url,
         token_cache_ttl=0,
         key_cache_ttl=0,
+        readyz_cache_ttl=0,  # each /readyz asks the database (still one check at a time)
         openai_base_url=f"{fake.url}/v1",
         anthropic_base_url=fake.url,
         google_base_url=fake.url,

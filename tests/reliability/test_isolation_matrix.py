@@ -1,9 +1,9 @@
 """Tenant isolation: every endpoint × every way a caller can be the wrong one.
 
 Tenant A is seeded with data that would be recognisable anywhere: a BYOK key
-with its own base_url, settings that differ from the default, audit rows with
-request ids of its own. Then every /v1 route of the app (read from the app
-itself, so a new route cannot be forgotten) is called as:
+with its own base_url, settings that differ from the default, audit rows and a
+usage event with request ids of its own. Then every /v1 route of the app (read
+from the app itself, so a new route cannot be forgotten) is called as:
 
 - nobody (no token) ........................ 401 invalid_token
 - a revoked token of A's ................... 401 invalid_token
@@ -17,6 +17,7 @@ Finally a key row copied from A to B in the database is refused
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterator
 
@@ -51,6 +52,10 @@ REQUESTS: dict[tuple[str, str], tuple[str, dict | None, str]] = {
     ("GET", "/v1/tenant/settings"): ("/v1/tenant/settings", None, "admin"),
     ("PATCH", "/v1/tenant/settings"): ("/v1/tenant/settings", {"hosted_keys_enabled": True}, "admin"),
     ("GET", "/v1/tenant/audit_log"): ("/v1/tenant/audit_log?limit=100&after=999999999", None, "admin"),
+    ("GET", "/v1/tenant/usage"): (
+        "/v1/tenant/usage?group_by=day,model,provider,source,token", None, "admin"
+    ),
+    ("GET", "/v1/tenant/usage/events"): ("/v1/tenant/usage/events?limit=100", None, "admin"),
 }
 # A token of A's that lacks the needed scope.
 LACKING = {"read": "write", "write": "read", "admin": "read"}
@@ -65,7 +70,8 @@ def fake() -> Iterator[FakeUpstream]:
 @pytest.fixture
 def gateway(database_url: str, fake: FakeUpstream) -> Iterator[RunningGateway]:
     with run_gateway(
-        database_url=database_url, allow_private_base_urls=True, **upstream_settings(fake.url)
+        database_url=database_url, allow_private_base_urls=True, usage_flush_interval=0.1,
+        **upstream_settings(fake.url),
     ) as gw:
         yield gw
 
@@ -83,6 +89,13 @@ def v1_routes(gateway: RunningGateway) -> set[tuple[str, str]]:
 
 def seed_a(gw: RunningGateway, a: SeededTenant) -> None:
     admin = {**a.headers("admin"), "X-Request-Id": A_REQUEST_ID}
+    # A usage event of A's (its request id and token prefix are markers), on the
+    # platform's key, while A still allows it.
+    chat = httpx.post(
+        f"{gw.url}/v1/chat/completions", json={**CHAT, "model": "claude-haiku-4-5"},
+        headers={**a.headers("write"), "X-Request-Id": A_REQUEST_ID}, timeout=30,
+    )
+    assert chat.status_code == 200, chat.text
     put = httpx.put(
         f"{gw.url}/v1/tenant/model_keys/openai",
         json={"api_key": A_KEY, "base_url": A_BASE_URL},
@@ -91,6 +104,16 @@ def seed_a(gw: RunningGateway, a: SeededTenant) -> None:
     assert put.status_code == 200, put.text
     patch = httpx.patch(f"{gw.url}/v1/tenant/settings", json={"hosted_keys_enabled": False}, headers=admin)
     assert patch.status_code == 200, patch.text
+    deadline = time.monotonic() + 10  # the recorder writes it within a few flushes
+    while not usage_ids(gw, a) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(usage_ids(gw, a)) == 1
+
+
+def usage_ids(gw: RunningGateway, tenant: SeededTenant) -> list[str]:
+    url = f"{gw.url}/v1/tenant/usage/events?limit=100"
+    events = httpx.get(url, headers=tenant.headers()).json()
+    return [event["id"] for event in events["data"]]
 
 
 def a_markers(a: SeededTenant) -> list[str]:
@@ -102,7 +125,9 @@ def a_state(gw: RunningGateway, a: SeededTenant) -> tuple:
     keys = httpx.get(f"{gw.url}/v1/tenant/model_keys", headers=a.headers()).json()
     settings = httpx.get(f"{gw.url}/v1/tenant/settings", headers=a.headers()).json()
     audit = httpx.get(f"{gw.url}/v1/tenant/audit_log?limit=100", headers=a.headers()).json()
-    return keys, settings, [entry["id"] for entry in audit["data"]]
+    usage = httpx.get(f"{gw.url}/v1/tenant/usage", headers=a.headers()).json()
+    audit_ids = [entry["id"] for entry in audit["data"]]
+    return keys, settings, audit_ids, usage_ids(gw, a), usage["totals"]
 
 
 async def test_every_endpoint_against_every_wrong_caller(

@@ -32,7 +32,7 @@ from tests.reliability.upstream_harness import (
 from tests.support import RunningGateway, SeededTenant, free_port, run_gateway
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
-LIMIT = 16 * 1024  # MODELGATE_MAX_RESPONSE_BYTES of the gateway under test
+LIMIT = 16 * 1024  # MODELGATE_MAX_RESPONSE_BYTES and _MAX_EVENT_BYTES of the gateway under test
 READ_TIMEOUT = 1.5  # MODELGATE_UPSTREAM_READ_TIMEOUT: the idle and no-headers cases wait this
 SSE = "text/event-stream"
 HTML = b"<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>"
@@ -203,6 +203,7 @@ def _gateway(db_url: str, base: str) -> ContextManager[RunningGateway]:
     return run_gateway(
         database_url=db_url,
         max_response_bytes=LIMIT,
+        max_event_bytes=LIMIT,
         upstream_connect_timeout=2.0,
         upstream_read_timeout=READ_TIMEOUT,
         upstream_total_timeout=20.0,

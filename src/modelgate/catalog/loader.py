@@ -7,8 +7,6 @@ stops the service instead of serving a catalog that is half right.
 
 from __future__ import annotations
 
-import tomllib
-from decimal import Decimal
 from importlib import resources
 from importlib.resources.abc import Traversable
 from os import PathLike
@@ -17,6 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from modelgate.catalog.overlay import apply_overlay
+from modelgate.catalog.prices import ListPrice, per_1k
 from modelgate.catalog.resolver import (
     Capabilities,
     Catalog,
@@ -26,32 +26,24 @@ from modelgate.catalog.resolver import (
     fold,
 )
 from modelgate.catalog.schema import CatalogFile, ModelEntry, PricePerMillion, ProviderEntry
+from modelgate.catalog.source import CatalogError, entry_name, first_error, read_toml
+from modelgate.catalog.source import Invalid as _Invalid
 
 PACKAGED_CATALOG = "catalog.toml"
 
-
-class CatalogError(Exception):
-    """The catalog file is missing, unreadable or wrong; the message names the entry."""
+__all__ = ["PACKAGED_CATALOG", "CatalogError", "load_catalog"]
 
 
-class _Invalid(Exception):
-    """A problem between entries; load_catalog prefixes the file name."""
-
-
-def load_catalog(path: str | PathLike[str] | None = None) -> Catalog:
-    """The packaged catalog, or the file at ``path`` (tests use small ones)."""
+def load_catalog(
+    path: str | PathLike[str] | None = None, overlay: str | PathLike[str] | None = None
+) -> Catalog:
+    """The packaged catalog, or the file at ``path`` (tests use small ones), with
+    the entries of the ``overlay`` file (MODELGATE_CATALOG_OVERLAY) applied."""
     source: Traversable | Path = (
         resources.files(__package__).joinpath(PACKAGED_CATALOG) if path is None else Path(path)
     )
     name = source.name
-    try:
-        text = source.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"{name}: cannot be read: {exc}") from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"{name}: {exc}") from None
+    raw = read_toml(source)
     try:
         parsed = CatalogFile.model_validate(raw)
     except ValidationError as exc:
@@ -60,36 +52,26 @@ def load_catalog(path: str | PathLike[str] | None = None) -> Catalog:
         _check_references(parsed)
     except _Invalid as exc:
         raise CatalogError(f"{name}: {exc}") from None
+    if overlay is not None:
+        overlay_path = Path(overlay)
+        parsed = apply_overlay(raw, parsed, overlay_path)
+        try:
+            # An override can break what held before (a replacement now disabled).
+            _check_references(parsed)
+        except _Invalid as exc:
+            raise CatalogError(f"{overlay_path.name}: applied to {name}: {exc}") from None
     return _build(parsed)
 
 
 def _describe(exc: ValidationError, raw: dict[str, Any]) -> str:
     """The first error, placed by entry (``models[3] 'gpt-4o': label: ...``)."""
-    errors = exc.errors()
-    first = errors[0]
-    loc = first["loc"]
-    where: str
-    rest: tuple[Any, ...]
+    loc = exc.errors()[0]["loc"]
     if len(loc) >= 2 and loc[0] in ("providers", "models") and isinstance(loc[1], int):
-        where = _entry(str(loc[0]), loc[1], raw)
-        rest = tuple(loc[2:])
-    elif len(loc) >= 2 and loc[0] == "aliases":
-        where, rest = f"aliases '{loc[1]}'", tuple(loc[2:])
-    else:
-        where, rest = ".".join(str(part) for part in loc) or "file", ()
-    text = f"{where}: " + (".".join(str(part) for part in rest) + ": " if rest else "")
-    text += first["msg"]
-    if len(errors) > 1:
-        text += f" (and {len(errors) - 1} more)"
-    return text
-
-
-def _entry(section: str, index: int, raw: dict[str, Any]) -> str:
-    try:
-        ident = raw[section][index].get("id")
-    except (AttributeError, IndexError, KeyError, TypeError):
-        ident = None
-    return f"{section}[{index}]" + (f" '{ident}'" if isinstance(ident, str) else "")
+        return f"{entry_name(str(loc[0]), loc[1], raw)}: " + first_error(exc, skip=2)
+    if len(loc) >= 2 and loc[0] == "aliases":
+        return f"aliases '{loc[1]}': " + first_error(exc, skip=2)
+    where = ".".join(str(part) for part in loc) or "file"
+    return f"{where}: " + first_error(exc, skip=len(loc))
 
 
 def _check_references(parsed: CatalogFile) -> None:
@@ -194,6 +176,8 @@ def _model(entry: ModelEntry) -> ModelSpec:
             streaming="streaming" in caps,
         ),
         pricing=_pricing(entry.pricing_per_1m),
+        list_price=_list_price(entry.pricing_per_1m),
+        credit_multiplier=entry.credit_multiplier,
         recommended=entry.recommended,
         tier=entry.tier,
         disabled=entry.disabled,
@@ -206,8 +190,10 @@ def _model(entry: ModelEntry) -> ModelSpec:
 def _pricing(price: PricePerMillion | None) -> Pricing:
     if price is None:
         return Pricing()
-    # Through Decimal so that 0.15 per 1M reads 0.00015 per 1k, not 0.00015000000000000001.
-    return Pricing(
-        input_per_1k=float(Decimal(repr(price.input)) / 1000),
-        output_per_1k=float(Decimal(repr(price.output)) / 1000),
-    )
+    return Pricing(input_per_1k=per_1k(price.input), output_per_1k=per_1k(price.output))
+
+
+def _list_price(price: PricePerMillion | None) -> ListPrice | None:
+    if price is None:
+        return None
+    return ListPrice(input=price.input, output=price.output, cached_input=price.cached_input)

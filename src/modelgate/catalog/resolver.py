@@ -21,10 +21,12 @@ import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from modelgate.catalog.prices import ListPrice
 from modelgate.errors import ModelNotFound
 
 # Shape used by the "#" (one digit) prefixes. A literal "#" in a request maps to
@@ -80,6 +82,9 @@ class Capabilities(_Spec):
 
 
 class Pricing(_Spec):
+    """The model object's ``pricing`` as the catalog fixes it (USD per 1k tokens);
+    the router adds the credit figures, which depend on the margin setting."""
+
     input_per_1k: float | None = None
     output_per_1k: float | None = None
     currency: str = "USD"
@@ -96,6 +101,9 @@ class ModelSpec(_Spec):
     modalities: tuple[str, ...] = ()
     capabilities: Capabilities = Capabilities()
     pricing: Pricing = Pricing()
+    # The exact figures that metering bills with; None when the price is unknown.
+    list_price: ListPrice | None = None
+    credit_multiplier: Decimal = Decimal(1)
     recommended: bool = False
     tier: str = "standard"
     disabled: bool = False

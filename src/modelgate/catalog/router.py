@@ -4,10 +4,12 @@ OpenAI-compatible list that SDKs' ``models.list()`` reads."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from modelgate.catalog.lifecycle import lifecycle_state, lifecycle_view
+from modelgate.catalog.prices import credits_per_1k
 
 from modelgate.catalog import ModelSpec, Resolution
 from modelgate.deps import GatewayDep, ReadPrincipal
@@ -17,8 +19,29 @@ from modelgate.keys.resolver import KeySource
 router = APIRouter(tags=["models"])
 
 
+def pricing_view(model: ModelSpec, margin: Decimal) -> dict[str, Any]:
+    """The catalog's USD per 1k, plus credits per 1k = USD per 1k x margin x the
+    model's credit_multiplier (CONTRACT-2), null where the price is unknown."""
+    price, multiplier = model.list_price, model.credit_multiplier
+    if price is None:
+        return {
+            **model.pricing.model_dump(),
+            "credits_input_per_1k": None,
+            "credits_output_per_1k": None,
+        }
+    return {
+        **model.pricing.model_dump(),
+        "credits_input_per_1k": credits_per_1k(price.input, margin, multiplier),
+        "credits_output_per_1k": credits_per_1k(price.output, margin, multiplier),
+    }
+
+
 def model_view(
-    model: ModelSpec, aliases: tuple[str, ...], source: KeySource | None, now: datetime
+    model: ModelSpec,
+    aliases: tuple[str, ...],
+    source: KeySource | None,
+    now: datetime,
+    margin: Decimal,
 ) -> dict[str, Any]:
     return {
         "id": model.id,
@@ -31,7 +54,7 @@ def model_view(
         "max_output_tokens": model.max_output_tokens,
         "modalities": list(model.modalities),
         "capabilities": model.capabilities.model_dump(),
-        "pricing": model.pricing.model_dump(),
+        "pricing": pricing_view(model, margin),
         "lifecycle": lifecycle_view(model, now),
         "recommended": model.recommended,
         "tier": model.tier,
@@ -57,6 +80,7 @@ async def list_tenant_models(
     keys = await gateway.keys.availability(principal)
     sources = keys.sources
     now = datetime.now(UTC)
+    margin = gateway.settings.credit_margin
     data = []
     for model in catalog.models:
         if (only and model.provider != only) or lifecycle_state(model, now) == "disabled":
@@ -64,7 +88,7 @@ async def list_tenant_models(
         source = sources.get(model.provider)
         if available is not None and (source is not None) != available:
             continue
-        data.append(model_view(model, catalog.aliases_of(model.id), source, now))
+        data.append(model_view(model, catalog.aliases_of(model.id), source, now, margin))
     providers = [
         {
             "id": spec.id,
@@ -91,7 +115,13 @@ async def get_tenant_model(
         raise ModelNotFound(f"The model {model_id!r} does not exist.", param="model_id")
     sources = (await gateway.keys.availability(principal)).sources
     aliases = gateway.catalog.aliases_of(resolution.model.id) if resolution.in_catalog else ()
-    view = model_view(resolution.model, aliases, sources.get(resolution.provider.id), now)
+    view = model_view(
+        resolution.model,
+        aliases,
+        sources.get(resolution.provider.id),
+        now,
+        gateway.settings.credit_margin,
+    )
     return {**view, "requested": model_id, "in_catalog": resolution.in_catalog}
 
 

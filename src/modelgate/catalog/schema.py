@@ -11,12 +11,15 @@ why every such field defaults to ``None``.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -48,6 +51,31 @@ _URL = re.compile(r"^https?://[^\s/]+(/\S*)?[^/\s]$")
 
 def _fail(message: str) -> PydanticCustomError:
     return PydanticCustomError("catalog", message)
+
+
+def _exact(value: object) -> object:
+    """A TOML number as the exact decimal its text shows.
+
+    TOML gives 0.075 as a binary float; ``str()`` of a float is the shortest text
+    that reads back as it, which is the text the file holds, so Decimal(str(x))
+    is exactly 0.075 where Decimal(x) would be 0.07499999999999999722... A
+    string stays an error (the file is strict), and so does a bool (an int to
+    Python) and nan/inf (not a price).
+    """
+    if isinstance(value, bool) or isinstance(value, str):
+        raise PydanticCustomError("decimal_type", "Input should be a valid number")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise PydanticCustomError("finite_number", "Input should be a finite number")
+        return Decimal(str(value))
+    if isinstance(value, int):
+        return Decimal(value)
+    return value
+
+
+# Money and multipliers: exact decimals, never binary floats (sums of prices
+# must come out to the cent, and 0.1 + 0.2 does not in float).
+ExactNumber = Annotated[Decimal, BeforeValidator(_exact)]
 
 
 def _no_repeats(values: list[str]) -> list[str]:
@@ -92,8 +120,18 @@ class ProviderEntry(_Entry):
 class PricePerMillion(_Entry):
     """USD per 1M tokens, as the provider's pricing page prints it."""
 
-    input: float = Field(ge=0)
-    output: float = Field(ge=0)
+    input: ExactNumber = Field(ge=0)
+    output: ExactNumber = Field(ge=0)
+    # Input tokens read from the provider's prompt cache (OpenAI "cached input",
+    # Anthropic "cache hits", Gemini "context caching"); left out when the
+    # provider publishes none, and those tokens are then billed as input.
+    cached_input: ExactNumber | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _cache_is_a_discount(self) -> PricePerMillion:
+        if self.cached_input is not None and self.cached_input > self.input:
+            raise _fail("cached_input is more than input")
+        return self
 
 
 class ModelEntry(_Entry):
@@ -108,6 +146,8 @@ class ModelEntry(_Entry):
     # Required, even when empty: whoever adds a model has to think about it.
     capabilities: list[Capability]
     pricing_per_1m: PricePerMillion | None = None
+    # Credits = list price in USD x MODELGATE_CREDIT_MARGIN x this (CONTRACT-2).
+    credit_multiplier: ExactNumber = Field(default=Decimal(1), gt=0)
     recommended: bool = False
     tier: Tier = "standard"
     disabled: bool = False

@@ -7,6 +7,8 @@ model. Errors before the first byte of a stream are ordinary HTTP errors.
 
 from __future__ import annotations
 
+import asyncio
+from contextlib import nullcontext
 from typing import Any
 
 import orjson
@@ -19,8 +21,18 @@ from modelgate.chat.schemas import ChatCompletionRequest
 from modelgate.chat.service import prepare_call
 from modelgate.chat.streaming import EventStreamResponse, unless_disconnected
 from modelgate.deps import GatewayDep, WritePrincipal
-from modelgate.errors import InvalidJSON, ValidationFailed
+from modelgate.errors import (
+    GatewayError,
+    InvalidJSON,
+    UpstreamError,
+    UpstreamUnavailable,
+    ValidationFailed,
+)
+from modelgate.metering.meter import CallMeter
+from modelgate.metering.stream_tap import metered
 from modelgate.providers.base import prime_stream
+from modelgate.state import Gateway
+from modelgate.tenants.auth import Principal
 
 router = APIRouter(tags=["chat"])
 
@@ -60,15 +72,67 @@ def parse_body(raw: bytes) -> tuple[ChatCompletionRequest, dict[str, Any]]:
 async def chat_completions(
     request: Request, principal: WritePrincipal, gateway: GatewayDep
 ) -> Response:
+    # Authenticated: from here on, exactly one usage event, whatever happens.
+    meter = CallMeter.open(principal, endpoint="chat")
+    try:
+        return await _serve(request, principal, gateway, meter)
+    except BaseException as exc:
+        if isinstance(exc, (UpstreamError, UpstreamUnavailable)):
+            meter.refused()  # an error answer or no answer: the provider generated nothing
+        gateway.usage.finish(meter, status_of(exc))
+        raise
+
+
+async def _serve(
+    request: Request, principal: Principal, gateway: Gateway, meter: CallMeter
+) -> Response:
     chat, body = parse_body(await request.body())
+    meter.requested(body, stream=chat.stream)
     call = await prepare_call(gateway, principal, chat)
+    meter.settle(spec=call.model, provider=call.target.provider_id, source=call.key_source)
+    # A tenant's own endpoint: one of its capped slots for the whole call (429 when none).
+    slot = (
+        gateway.custom_endpoint_slots.take(principal.tenant_id)
+        if gateway.providers.is_custom_endpoint(call.adapter, call.target.provider_id)
+        else None
+    )
+    meter.sent()
     # Until the answer starts, a client that leaves cancels the upstream call too.
     if chat.stream:
-        stream = await unless_disconnected(
-            request.receive, prime_stream(call.adapter.stream(chat, body, call.target))
+        try:
+            chunks = metered(
+                call.adapter.stream(chat, body, call.target),
+                meter,
+                client_wants_usage=chat.include_usage,
+            )
+            if slot is not None:
+                chunks = slot.held_through(chunks)  # the stream releases it when it closes
+            stream = await unless_disconnected(request.receive, prime_stream(chunks))
+        except BaseException:
+            if slot is not None:
+                slot.release()  # the stream may not have started, so may not release it
+            raise
+
+        def stream_over(client_left: bool) -> None:
+            gateway.usage.finish(meter, 499 if client_left else 200)
+
+        return EventStreamResponse(stream, call.headers(), on_close=stream_over)
+    with slot or nullcontext():
+        answer = await unless_disconnected(
+            request.receive, call.adapter.complete(chat, body, call.target)
         )
-        return EventStreamResponse(stream, call.headers())
-    answer = await unless_disconnected(
-        request.receive, call.adapter.complete(chat, body, call.target)
-    )
-    return Response(orjson.dumps(answer), media_type="application/json", headers=call.headers())
+    response = Response(orjson.dumps(answer), media_type="application/json", headers=call.headers())
+    meter.answered(answer)
+    gateway.usage.finish(meter, 200)  # last: nothing after it can raise and finish it twice
+    return response
+
+
+def status_of(exc: BaseException) -> int:
+    """The status the client got (or would have got) for ``exc``."""
+    if isinstance(exc, GatewayError):
+        return exc.status_code
+    if isinstance(exc, RequestValidationError):
+        return 422
+    if isinstance(exc, asyncio.CancelledError):
+        return 499  # the server is stopping, or the connection went
+    return 500

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from starlette.responses import Response
@@ -50,7 +50,14 @@ async def unless_disconnected(receive: Receive, work: Awaitable[T]) -> T:
 class EventStreamResponse(Response):
     """A Response (so FastAPI returns it as is) with its own ASGI call: no length, no buffering."""
 
-    def __init__(self, stream: PrimedStream, headers: dict[str, str]) -> None:
+    def __init__(
+        self,
+        stream: PrimedStream,
+        headers: dict[str, str],
+        *,
+        on_close: Callable[[bool], None] | None = None,
+    ) -> None:
+        """``on_close(client_left)`` runs once the stream is over, however it ended."""
         # Response.__init__ would add a Content-Length for an empty body; set what it sets.
         self.status_code = 200
         self.background = None
@@ -63,18 +70,23 @@ class EventStreamResponse(Response):
         }
         self.raw_headers = [(k.lower().encode(), v.encode("latin-1")) for k, v in headers.items()]
         self.stream = stream
+        self.on_close = on_close
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-
         async def relay() -> None:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             async for chunk in self.stream:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
         tasks = [asyncio.create_task(relay()), asyncio.create_task(_disconnected(receive))]
+        client_left = True  # unless the relay is seen to finish
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            relay_task = tasks[0]
+            client_left = not (
+                relay_task.done() and not relay_task.cancelled() and relay_task.exception() is None
+            )
         finally:
             try:
                 for task in tasks:
@@ -85,4 +97,8 @@ class EventStreamResponse(Response):
                     with contextlib.suppress(asyncio.CancelledError, OSError):
                         await task
             finally:
-                await self.stream.aclose()  # closes the upstream, whatever happened above
+                try:
+                    await self.stream.aclose()  # closes the upstream, whatever happened above
+                finally:
+                    if self.on_close is not None:
+                        self.on_close(client_left)

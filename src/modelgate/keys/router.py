@@ -20,6 +20,7 @@ from modelgate.errors import BaseUrlNotSupported, ProviderNotFound
 from modelgate.keys import service
 from modelgate.keys.ssrf import validate_base_url
 from modelgate.state import Gateway
+from modelgate.tenants.tokens import looks_like_token
 
 router = APIRouter(tags=["keys"])
 
@@ -51,6 +52,13 @@ class KeyPut(BaseModel):
         # It goes into an HTTP header: anything but visible ASCII would fail every call.
         if not _PRINTABLE_ASCII.fullmatch(key):
             raise ValueError("must be visible ASCII characters only, without spaces")
+        # A gateway token stored as a provider key (with the gateway as base_url)
+        # makes each call call the gateway again; it is never a provider's key.
+        if looks_like_token(key):
+            raise ValueError(
+                "is a modelgate gateway token (mg_...), not a provider API key; store the "
+                "key the provider issued you"
+            )
         return value
 
 
@@ -91,7 +99,9 @@ async def put_model_key(
                 f"Provider {spec.id!r} does not accept a custom base_url.", param="base_url"
             )
         base_url = await validate_base_url(
-            base_url, allow_private=gateway.settings.allow_private_base_urls
+            base_url,
+            allow_private=gateway.settings.allow_private_base_urls,
+            own_hosts=gateway.settings.own_hosts,
         )
     await service.put_key(
         session,
@@ -101,7 +111,13 @@ async def put_model_key(
         api_key=body.api_key.get_secret_value(),
         base_url=base_url,
     )
-    await audit.record(session, principal=principal, action="model_key.put", provider=spec.id)
+    await audit.record(
+        session,
+        principal=principal,
+        action="model_key.put",
+        provider=spec.id,
+        key_change=service.last_change(session, tenant_id=principal.tenant_id, provider=spec.id),
+    )
     # Commit before dropping the cache, so no request can refill it with the old row.
     await session.commit()
     gateway.keys.invalidate(principal.tenant_id)
@@ -115,7 +131,13 @@ async def delete_model_key(
     spec = _provider(gateway, provider)
     if await service.delete_key(session, tenant_id=principal.tenant_id, provider=spec.id):
         await audit.record(
-            session, principal=principal, action="model_key.delete", provider=spec.id
+            session,
+            principal=principal,
+            action="model_key.delete",
+            provider=spec.id,
+            key_change=service.last_change(
+                session, tenant_id=principal.tenant_id, provider=spec.id
+            ),
         )
         await session.commit()
         gateway.keys.invalidate(principal.tenant_id)

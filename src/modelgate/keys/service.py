@@ -5,20 +5,59 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelgate.db import utcnow
-from modelgate.errors import KeyUnavailable
-from modelgate.keys.crypto import KeyBinding, blob_key_id, encrypt_key, rewrap
+from modelgate.keys.crypto import KeyBinding, blob_key_id, encrypt_key
 from modelgate.keys.keyring import KeyProvider
 from modelgate.keys.models import ProviderKey
+from modelgate.keys.rotation import RotationError, rotate_all
+
+__all__ = [
+    "KeyChange",
+    "RotationError",
+    "StoredKeyInfo",
+    "delete_key",
+    "last_change",
+    "list_keys",
+    "put_key",
+    "rotate_all",
+]
+
+# Where put_key/delete_key leave what they changed, for the audit entry that
+# the endpoint writes in the same transaction (``last_change``).
+_CHANGES = "modelgate.keys.changes"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyChange:
+    """What a put or delete did to one (tenant, provider) key: where the
+    provider's calls went before (None: the default URL) and go now."""
+
+    existed_before: bool
+    previous_base_url: str | None
+    existed_after: bool
+    base_url: str | None
+
+    @property
+    def destination_changed(self) -> bool:
+        return self.previous_base_url != self.base_url
 
 
 def _insert_for(session: AsyncSession):
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def _remember(session: AsyncSession, tenant_id: str, provider: str, change: KeyChange) -> None:
+    session.info.setdefault(_CHANGES, {})[(tenant_id, provider)] = change
+
+
+def last_change(session: AsyncSession, *, tenant_id: str, provider: str) -> KeyChange | None:
+    """The change the last ``put_key``/``delete_key`` of this session made to the key."""
+    return session.info.get(_CHANGES, {}).get((tenant_id, provider))
 
 
 async def put_key(
@@ -29,10 +68,22 @@ async def put_key(
     provider: str,
     api_key: str,
     base_url: str | None,
-) -> None:
+) -> KeyChange:
     """Store (or replace) the tenant's key for a provider, encrypted and bound to all three."""
     ciphertext = encrypt_key(keyring, api_key, KeyBinding(tenant_id, provider, base_url))
     now = utcnow()
+    # A no-op UPDATE … RETURNING reads the previous base_url for the audit entry
+    # under the write lock (a row lock on PostgreSQL, the database's on SQLite),
+    # so a concurrent PUT cannot slip between this read and the upsert.
+    previous = (
+        await session.execute(
+            update(ProviderKey)
+            .where(ProviderKey.tenant_id == tenant_id, ProviderKey.provider == provider)
+            .values(base_url=ProviderKey.base_url)
+            .returning(ProviderKey.base_url)
+            .execution_options(synchronize_session=False)
+        )
+    ).one_or_none()
     values = {
         "ciphertext": ciphertext,
         "key_id": blob_key_id(ciphertext),
@@ -46,16 +97,33 @@ async def put_key(
     await session.execute(
         statement.on_conflict_do_update(index_elements=["tenant_id", "provider"], set_=values)
     )
+    change = KeyChange(
+        existed_before=previous is not None,
+        previous_base_url=previous.base_url if previous is not None else None,
+        existed_after=True,
+        base_url=base_url,
+    )
+    _remember(session, tenant_id, provider, change)
+    return change
 
 
 async def delete_key(session: AsyncSession, *, tenant_id: str, provider: str) -> bool:
     """Remove the tenant's key for a provider; True when there was one."""
-    result = await session.execute(
-        delete(ProviderKey).where(
-            ProviderKey.tenant_id == tenant_id, ProviderKey.provider == provider
+    removed = (
+        await session.execute(
+            delete(ProviderKey)
+            .where(ProviderKey.tenant_id == tenant_id, ProviderKey.provider == provider)
+            .returning(ProviderKey.base_url)
+            .execution_options(synchronize_session=False)
         )
+    ).one_or_none()
+    if removed is None:
+        return False
+    change = KeyChange(
+        existed_before=True, previous_base_url=removed.base_url, existed_after=False, base_url=None
     )
-    return bool(result.rowcount)
+    _remember(session, tenant_id, provider, change)
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,35 +140,3 @@ async def list_keys(session: AsyncSession, *, tenant_id: str) -> dict[str, Store
         )
     )
     return {row.provider: StoredKeyInfo(row.provider, row.base_url, row.updated_at) for row in rows}
-
-
-class RotationError(Exception):
-    """Some stored keys cannot be unwrapped; nothing was changed."""
-
-
-async def rotate_all(session: AsyncSession, *, keyring: KeyProvider) -> int:
-    """Rewrap every key not yet under the primary keyring key; all or nothing.
-
-    The payload stays as it is; ``rewrap`` opens it in memory only to check that
-    the row is intact, so a broken row is reported instead of carried forward.
-    Returns how many rows were rewrapped.
-    """
-    primary = keyring.primary_key_id
-    query = select(ProviderKey).where(ProviderKey.key_id != primary).order_by(ProviderKey.id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    rows = list(await session.scalars(query))
-    failed: list[str] = []
-    for row in rows:
-        binding = KeyBinding(row.tenant_id, row.provider, row.base_url)
-        try:
-            row.ciphertext = rewrap(keyring, row.ciphertext, binding)
-        except KeyUnavailable:
-            failed.append(f"{row.tenant_id}/{row.provider}")
-            continue
-        row.key_id = blob_key_id(row.ciphertext)
-    if failed:
-        shown = ", ".join(failed[:5]) + (f" and {len(failed) - 5} more" if len(failed) > 5 else "")
-        raise RotationError(f"{len(failed)} stored key(s) cannot be unwrapped ({shown}); nothing was rotated")
-    await session.flush()
-    return len(rows)

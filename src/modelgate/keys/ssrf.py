@@ -9,6 +9,12 @@ with the permissive rules of ``inet_aton`` (``127.1``, ``0x7f000001``,
 ``0177.0.0.1`` and ``2130706433`` all mean 127.0.0.1 to the C resolver),
 resolves host names, and refuses the URL if ANY address is not public.
 
+It also refuses the gateway's own public names and addresses (``own_hosts``,
+from ``MODELGATE_PUBLIC_HOSTS``), however spelled, and names that resolve to one
+of those addresses: a base_url there would make the gateway call itself.
+``points_at_gateway`` repeats that check, without DNS, on a stored URL at call
+time, in case the setting changed after the key was stored.
+
 Known limit: the check happens when the key is set. A name may later resolve
 elsewhere (DNS rebinding, or just a changed record), and the HTTP client
 resolves again when it connects. Callers must also send with
@@ -23,12 +29,20 @@ import ipaddress
 import re
 import socket
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from modelgate.errors import BaseUrlInvalid
 
-__all__ = ["MAX_URL_LENGTH", "Resolver", "is_public_address", "validate_base_url"]
+__all__ = [
+    "MAX_URL_LENGTH",
+    "Resolver",
+    "is_public_address",
+    "points_at_gateway",
+    "validate_base_url",
+]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # A resolver takes (host, port) and returns addresses: strings, ipaddress
@@ -126,10 +140,15 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
 
 
 async def validate_base_url(
-    url: str, *, allow_private: bool, resolver: Resolver | None = None
+    url: str,
+    *,
+    allow_private: bool,
+    own_hosts: frozenset[str] = frozenset(),
+    resolver: Resolver | None = None,
 ) -> str:
     """Return ``url`` normalised (lower-case scheme and host, canonical IP, no
-    trailing slash), or raise ``BaseUrlInvalid`` saying why.
+    trailing slash), or raise ``BaseUrlInvalid`` saying why. ``own_hosts`` are
+    the gateway's own names and addresses (``Settings.own_hosts``).
 
     Messages name the host at most, never the whole URL, which could carry a
     credential in its path or query.
@@ -161,12 +180,20 @@ async def validate_base_url(
         raise _invalid("base_url must not contain a query string")
     host, port = _split_host_port(parts.netloc)
     ip = _ip_literal(host)
+    own = _own_hosts(own_hosts)
     if ip is not None:
+        if own.has_address(ip):
+            raise _invalid(_own_message(str(ip)))
         if not allow_private and not is_public_address(ip):
             raise _invalid(_private_message(ip))
         host_text = f"[{ip}]" if ip.version == 6 else str(ip)
     else:
+        if host.rstrip(".") in own.names:
+            raise _invalid(_own_message(host.rstrip(".")))
         addresses = await _resolve(host, port or _DEFAULT_PORTS[scheme], resolver)
+        for address in addresses:
+            if own.has_address(address):
+                raise _invalid(_own_message(f"{host.rstrip('.')} ({address})"))
         if not allow_private:
             for address in addresses:
                 if not is_public_address(address):
@@ -174,6 +201,64 @@ async def validate_base_url(
         host_text = host.rstrip(".")
     netloc = host_text if port is None else f"{host_text}:{port}"
     return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+def points_at_gateway(url: str, own_hosts: frozenset[str]) -> bool:
+    """True if a stored (already validated) ``url`` names one of ``own_hosts``.
+
+    No DNS: it runs on every call through a custom endpoint, and the hop header
+    stops a loop through a name that only resolves to the gateway.
+    """
+    if not own_hosts:
+        return False
+    own = _own_hosts(own_hosts)
+    try:
+        host, _ = _split_host_port(urlsplit(url).netloc)
+        ip = _ip_literal(host)
+    except (BaseUrlInvalid, ValueError):
+        return False  # not a URL we would have stored; the call fails on its own
+    return own.has_address(ip) if ip is not None else host.rstrip(".") in own.names
+
+
+@dataclass(frozen=True, slots=True)
+class _OwnHosts:
+    names: frozenset[str]
+    addresses: frozenset[IPAddress]
+
+    def has_address(self, ip: IPAddress) -> bool:
+        return bool(self.addresses) and _canonical(ip) in self.addresses
+
+
+@lru_cache(maxsize=8)
+def _own_hosts(own_hosts: frozenset[str]) -> _OwnHosts:
+    """Split ``own_hosts`` into names and canonical addresses, parsed by the same
+    rules as a base_url's host (so ``127.1`` in the setting is 127.0.0.1). Cached:
+    the setting is one frozenset for the life of the process."""
+    names: set[str] = set()
+    addresses: set[IPAddress] = set()
+    for entry in own_hosts:
+        if entry.count(":") == 1:  # "name:port": the port does not matter, the host does
+            entry = entry.partition(":")[0].rstrip(".")
+        try:
+            ip = _ip_literal(f"[{entry}]" if ":" in entry else entry)
+        except BaseUrlInvalid:
+            ip = None  # not a host we could ever be pointed at: it matches nothing
+        if ip is not None:
+            addresses.add(_canonical(ip))
+        else:
+            names.add(entry)
+    return _OwnHosts(frozenset(names), frozenset(addresses))
+
+
+def _canonical(ip: IPAddress) -> IPAddress:
+    """One spelling per reachable address: no zone id, embedded IPv4 as IPv4."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.scope_id is not None:
+            ip = ipaddress.IPv6Address(int(ip))
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            return embedded
+    return ip
 
 
 def _split_host_port(netloc: str) -> tuple[str, int | None]:
@@ -284,6 +369,13 @@ def _private_message(ip: IPAddress, host: str | None = None) -> str:
     return (
         "base_url must point to a public address, not a private, loopback, link-local "
         f"or reserved one ({via}); private base URLs are not allowed on this gateway"
+    )
+
+
+def _own_message(host: str) -> str:
+    return (
+        f"base_url must not point at this gateway itself (host {host}); a provider key "
+        "whose base_url is the gateway would make every call call the gateway again"
     )
 
 

@@ -13,15 +13,24 @@ aiohttp's connector:
 The connector connects to the addresses the resolver returned, so what was
 checked is what is reached; TLS still verifies, and SNI still names, the
 original host.
+
+Lookups go to c-ares (aiodns), not to ``getaddrinfo`` in the event loop's
+default executor: a tenant whose DNS stalls would otherwise hold those few
+threads, which every other lookup (and anything else run in the executor)
+waits for. c-ares uses no thread per lookup, and each lookup is cut off after
+``lookup_timeout`` (``LookupTimedOut``: a 504 for that call only).
 """
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import ipaddress
 import socket
+from collections.abc import Sequence
 
-import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import AsyncResolver
 from aiohappyeyeballs import AddrInfoType
 
 from modelgate.keys.ssrf import is_public_address
@@ -46,15 +55,40 @@ def _is_public(host: str) -> bool:
         return False
 
 
-class _GuardedResolver(AbstractResolver):
+class LookupTimedOut(OSError):
+    """The endpoint's host name did not resolve within the lookup timeout.
+
+    An OSError with an errno, so that aiohttp reports it as a failed lookup
+    (``ClientConnectorDNSError``) with this as the cause; the transport turns it
+    into ``httpx.ConnectTimeout``."""
+
     def __init__(self) -> None:
-        self._inner = aiohttp.ThreadedResolver()  # loop.getaddrinfo, as before
+        super().__init__(errno.ETIMEDOUT, "the endpoint's host name did not resolve in time")
+
+
+class _TimedResolver(AbstractResolver):
+    """c-ares lookups with a hard deadline; with ``vet``, the SSRF check of every address."""
+
+    def __init__(self, *, timeout: float, nameservers: Sequence[str], vet: bool) -> None:
+        # The asyncio deadline below bounds a lookup (c-ares's own timeout is per
+        # try and per server). c-ares gives up soon after, so that an abandoned
+        # query does not linger: one try, twice the deadline.
+        options: dict[str, object] = {"timeout": 2 * timeout, "tries": 1}
+        if nameservers:
+            options["nameservers"] = list(nameservers)
+        self._inner = AsyncResolver(**options)
+        self._timeout = timeout
+        self._vet = vet
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
-        results = await self._inner.resolve(host, port, family)
-        if not all(_is_public(result["host"]) for result in results):
+        try:
+            async with asyncio.timeout(self._timeout):
+                results = await self._inner.resolve(host, port, family)
+        except TimeoutError:
+            raise LookupTimedOut() from None
+        if self._vet and not all(_is_public(result["host"]) for result in results):
             raise BlockedAddress()
         return results
 
@@ -63,13 +97,26 @@ class _GuardedResolver(AbstractResolver):
 
 
 class AddressGuard:
-    """What the transport plugs into its connector; ``allow_private`` lets all through."""
+    """What the transport plugs into its connector; ``allow_private`` lets all through.
 
-    def __init__(self, *, allow_private: bool) -> None:
+    ``nameservers`` (``host[:port]``, empty: the system's) is where lookups go."""
+
+    def __init__(
+        self,
+        *,
+        allow_private: bool,
+        lookup_timeout: float = 2.0,
+        nameservers: Sequence[str] = (),
+    ) -> None:
         self.allow_private = allow_private
+        self.lookup_timeout = lookup_timeout
+        self.nameservers = tuple(nameservers)
 
     def resolver(self) -> AbstractResolver:
-        return aiohttp.ThreadedResolver() if self.allow_private else _GuardedResolver()
+        """A new resolver; call it inside the event loop that will use it."""
+        return _TimedResolver(
+            timeout=self.lookup_timeout, nameservers=self.nameservers, vet=not self.allow_private
+        )
 
     def socket_factory(self, addr_info: AddrInfoType) -> socket.socket:
         family, type_, proto, _, address = addr_info

@@ -13,6 +13,7 @@ aiohttp errors become httpx errors here, once, with ``raise … from exc``::
     ConnectionTimeoutError (pool wait or connect)     → httpx.ConnectTimeout
     SocketTimeoutError (a read took too long)         → httpx.ReadTimeout
     ClientConnectorError (refused, DNS, TLS, blocked) → httpx.ConnectError
+      … caused by a lookup that timed out              → httpx.ConnectTimeout
     ServerDisconnectedError, ClientPayloadError       → httpx.RemoteProtocolError
     ClientOSError (reset while reading or writing)    → httpx.ReadError
     InvalidURL, NonHttpUrlClientError                 → httpx.UnsupportedProtocol
@@ -29,13 +30,16 @@ from __future__ import annotations
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import httpx
+from aiohttp.abc import AbstractResolver
 from yarl import URL
 
-from modelgate.providers.address_guard import AddressGuard, BlockedAddress
+from modelgate.providers.address_guard import AddressGuard, BlockedAddress, LookupTimedOut
+
+E = TypeVar("E", bound=BaseException)
 
 # Most specific first: the first entry the exception is an instance of wins.
 _ERROR_MAP: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
@@ -52,10 +56,10 @@ _ERROR_MAP: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] =
 )
 
 
-def _blocked_cause(exc: BaseException) -> BlockedAddress | None:
+def _cause(exc: BaseException, kind: type[E]) -> E | None:
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, BlockedAddress):
+        if isinstance(seen, kind):
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
@@ -68,9 +72,12 @@ def _mapped_errors(request: httpx.Request) -> Iterator[None]:
     except aiohttp.ClientError as exc:
         # The SSRF guard's refusal stays visible as the direct cause, which is what
         # the adapters look for to answer base_url_invalid rather than a 502.
-        blocked = _blocked_cause(exc)
+        blocked = _cause(exc, BlockedAddress)
         if blocked is not None:
             raise httpx.ConnectError(str(blocked), request=request) from blocked
+        lookup = _cause(exc, LookupTimedOut)
+        if lookup is not None:
+            raise httpx.ConnectTimeout(str(lookup), request=request) from lookup
         for aiohttp_error, httpx_error in _ERROR_MAP:
             if isinstance(exc, aiohttp_error):
                 raise httpx_error(str(exc) or type(exc).__name__, request=request) from exc
@@ -100,8 +107,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     reads no environment (proxies, .netrc): the key goes to the URL we chose, only.
 
     With a ``guard``, every address is checked as the connection is made (see
-    ``address_guard``). The aiohttp session is made on first use, inside the
-    event loop that will run it.
+    ``address_guard``). ``limit_per_host`` (0: none) bounds the connections to
+    one host (and port), so that one slow host cannot hold the whole pool. The
+    aiohttp session is made on first use, inside the event loop that will run it.
     """
 
     def __init__(
@@ -110,11 +118,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         limits: httpx.Limits,
         guard: AddressGuard | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        limit_per_host: int = 0,
     ) -> None:
         self.limits = limits
+        self.limit_per_host = limit_per_host
         self._guard = guard
         self._ssl = ssl_context or httpx.create_ssl_context(trust_env=False)
         self._session: aiohttp.ClientSession | None = None
+        self._resolver: AbstractResolver | None = None  # the guard's: ours to close
         self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
 
     @property
@@ -125,14 +136,16 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     def _new_session(self) -> aiohttp.ClientSession:
         guard_options: dict[str, Any] = {}
         if self._guard is not None:
+            self._resolver = self._guard.resolver()
             guard_options = {
-                "resolver": self._guard.resolver(),
+                "resolver": self._resolver,
                 "socket_factory": self._guard.socket_factory,
                 # Every new connection resolves (and is checked) again.
                 "use_dns_cache": False,
             }
         connector = aiohttp.TCPConnector(
             limit=self.limits.max_connections or 0,
+            limit_per_host=self.limit_per_host,
             keepalive_timeout=self.limits.keepalive_expiry,
             ssl=self._ssl,
             **guard_options,
@@ -195,4 +208,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
+        if self._resolver is not None:
+            await self._resolver.close()  # a connector closes only a resolver it made
 

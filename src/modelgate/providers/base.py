@@ -7,10 +7,14 @@ call and the answer back into OpenAI's shape. Every adapter builds on
     HTTPAdapter._post_json    one JSON answer, read with a size limit and a deadline
     HTTPAdapter._sse_events   an event stream, each read bounded by the deadline
 
+Both refuse a compressed answer from its headers and an answer (or event) whose
+parse would cost too much memory, before parsing it (see ``answer_limits``).
+
 Foreign exceptions become ours there, once, with ``raise … from exc``:
 
     httpx.TimeoutException, the overall deadline   → UpstreamTimeout (504)
-    any other httpx error, 5xx, unreadable body    → UpstreamUnavailable (502)
+    any other httpx error, 5xx, unreadable body,
+    a compressed or too complex answer             → UpstreamUnavailable (502)
     a provider's 4xx                               → UpstreamError (its status)
 
 A stream that breaks after its first byte cannot change its status any more;
@@ -30,20 +34,25 @@ import orjson
 from pydantic import SecretStr
 
 from modelgate.chat.schemas import ChatCompletionRequest, ToolCall
-from modelgate.errors import (
-    BaseUrlInvalid,
-    GatewayError,
-    UpstreamError,
-    UpstreamTimeout,
-    UpstreamUnavailable,
-    ValidationFailed,
-)
-from modelgate.providers.guarded_transport import BlockedAddress
+from modelgate.errors import GatewayError, UpstreamUnavailable, ValidationFailed
+from modelgate.providers.answer_limits import parse_budget, refused_encoding, within_budget
 from modelgate.providers.sse import SSEDecoder, SSEEvent, error_event
+# The error mapping, re-exported: the adapters import it from here.
+from modelgate.providers.upstream_errors import (
+    compressed as compressed,
+    message_of as message_of,
+    provider_message as provider_message,
+    redact as redact,
+    status_error as status_error,
+    stream_cut as stream_cut,
+    stream_error as stream_error,
+    too_complex as too_complex,
+    transport_error as transport_error,
+    unreadable as unreadable,
+)
 
-DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
-_MESSAGE_LIMIT = 2000
-_PASSED_ON_HEADERS = ("retry-after", "retry-after-ms")
+DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+DEFAULT_MAX_EVENT_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,7 @@ class UpstreamTarget:
     api_key: SecretStr
     model: str  # the resolved upstream model id
     default_max_tokens: int | None = None  # the catalog's output limit
+    hosted: bool = False  # the platform's key: its errors are redacted harder
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + path
@@ -92,80 +102,6 @@ class Adapter(Protocol):
         ...
 
 
-# ── error mapping ──────────────────────────────────────────────────────────────
-def redact(text: str, target: UpstreamTarget) -> str:
-    secret = target.api_key.get_secret_value()
-    return text.replace(secret, "[redacted]") if secret else text
-
-
-def provider_message(body: bytes, target: UpstreamTarget) -> str | None:
-    """The message of an error body in OpenAI's, Anthropic's or Google's shape."""
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    if isinstance(data, list) and data:  # Google sometimes wraps its error in a list
-        data = data[0]
-    if not isinstance(data, dict):
-        return None
-    return message_of(data, target)
-
-
-def message_of(data: dict[str, Any], target: UpstreamTarget) -> str | None:
-    error = data.get("error", data)
-    message = error.get("message") if isinstance(error, dict) else error
-    if not isinstance(message, str) or not message.strip():
-        return None
-    return redact(message.strip(), target)[:_MESSAGE_LIMIT]
-
-
-def status_error(response: httpx.Response, body: bytes, target: UpstreamTarget) -> GatewayError:
-    status = response.status_code
-    if 400 <= status < 500:
-        message = provider_message(body, target)
-        headers = {
-            name: value[:64]
-            for name in _PASSED_ON_HEADERS
-            if status == 429 and (value := response.headers.get(name))
-        }
-        return UpstreamError(
-            message or f"The provider rejected the request (HTTP {status}).",
-            status_code=status,
-            headers=headers,
-        )
-    return UpstreamUnavailable(f"The provider '{target.provider_id}' failed (HTTP {status}).")
-
-
-def transport_error(exc: Exception, target: UpstreamTarget) -> GatewayError:
-    if isinstance(exc.__cause__, BlockedAddress):
-        return BaseUrlInvalid(
-            f"The base_url stored for provider '{target.provider_id}' resolves to an address "
-            "that is not allowed; set the key again with a public base_url.",
-            param="model",
-        )
-    if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
-        return UpstreamTimeout(f"The provider '{target.provider_id}' did not answer in time.")
-    return UpstreamUnavailable(
-        f"The provider '{target.provider_id}' could not be reached or dropped the connection."
-    )
-
-
-def unreadable(target: UpstreamTarget) -> UpstreamUnavailable:
-    return UpstreamUnavailable(f"The provider '{target.provider_id}' sent an unreadable answer.")
-
-
-def stream_cut(target: UpstreamTarget) -> UpstreamUnavailable:
-    return UpstreamUnavailable(
-        f"The provider '{target.provider_id}' ended its stream before it was complete."
-    )
-
-
-def stream_error(data: dict[str, Any], target: UpstreamTarget) -> UpstreamUnavailable:
-    """An error the provider reported inside a stream (after a 200)."""
-    message = message_of(data, target) or "no message"
-    return UpstreamUnavailable(f"The provider '{target.provider_id}' reported an error: {message}")
-
-
 _TRANSPORT_ERRORS = (httpx.HTTPError, httpx.InvalidURL, TimeoutError)
 
 
@@ -179,10 +115,13 @@ class HTTPAdapter:
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         *,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
         self.client = client
         self.timeouts = timeouts
         self.max_response_bytes = max_response_bytes
+        self.max_event_bytes = max_event_bytes
+        self._parse_budget = parse_budget(max_response_bytes)
         self._httpx_timeout = timeouts.for_httpx()  # per request: these Timeouts rule
 
     async def _post_json(
@@ -194,11 +133,15 @@ class HTTPAdapter:
                 async with self.client.stream(
                     "POST", url, headers=headers, content=content, timeout=self._httpx_timeout
                 ) as response:
+                    if encoding := refused_encoding(response):
+                        raise compressed(target, encoding)  # closes it unread
                     body = await self._read_limited(response, target)
         except _TRANSPORT_ERRORS as exc:
             raise transport_error(exc, target) from exc
         if not response.is_success:
             raise status_error(response, body, target)
+        if not within_budget(body, self._parse_budget):
+            raise too_complex(target, self._parse_budget)
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
@@ -207,7 +150,11 @@ class HTTPAdapter:
             raise unreadable(target)
         return data
 
-    async def _read_limited(self, response: httpx.Response, target: UpstreamTarget) -> bytes:
+    async def _read_limited(self, response: httpx.Response, target: UpstreamTarget) -> bytearray:
+        """The body, in one buffer that orjson reads as is (no copy to ``bytes``).
+
+        Called only once ``refused_encoding`` has passed the answer: with no
+        Content-Encoding but identity, ``aiter_bytes`` decodes nothing."""
         limit = self.max_response_bytes
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
@@ -218,7 +165,7 @@ class HTTPAdapter:
                 body += chunk
                 if len(body) > limit:
                     raise self._too_large(target)
-        return bytes(body)
+        return body
 
     def _too_large(self, target: UpstreamTarget) -> UpstreamUnavailable:
         return UpstreamUnavailable(
@@ -245,6 +192,8 @@ class HTTPAdapter:
         except _TRANSPORT_ERRORS as exc:
             raise transport_error(exc, target) from exc
         try:
+            if encoding := refused_encoding(response):
+                raise compressed(target, encoding)
             if not response.is_success:
                 try:
                     async with asyncio.timeout_at(deadline):
@@ -252,7 +201,7 @@ class HTTPAdapter:
                 except _TRANSPORT_ERRORS as exc:
                     raise transport_error(exc, target) from exc
                 raise status_error(response, body, target)
-            decoder = SSEDecoder(self.max_response_bytes)
+            decoder = SSEDecoder(self.max_event_bytes)
             async with aclosing(response.aiter_bytes()) as chunks:
                 while True:
                     try:

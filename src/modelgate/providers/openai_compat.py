@@ -1,6 +1,7 @@
 """OpenAI and every OpenAI-compatible provider (and BYOK base URLs): passthrough.
 
-The raw body goes upstream with only ``model`` replaced; the answer comes back
+The raw body goes upstream with only ``model`` replaced (and, on the platform's
+hosted keys, the fields of ``chat.hosted_policy`` removed); the answer comes back
 with only ``model`` replaced. Streams are relayed event by event, and an event
 that already names ``target.model`` (or the upstream's own model name, seen
 once) is forwarded without being decoded.
@@ -14,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from modelgate.chat import hosted_policy
 from modelgate.chat.schemas import ChatCompletionRequest
 from modelgate.providers.base import (
     HTTPAdapter,
@@ -36,7 +38,7 @@ class OpenAICompatAdapter(HTTPAdapter):
     async def complete(
         self, request: ChatCompletionRequest, body: dict[str, Any], target: UpstreamTarget
     ) -> dict[str, Any]:
-        payload = {**body, "model": target.model}
+        payload = _payload(body, target)
         payload.pop("stream", None)
         payload.pop("stream_options", None)
         url = target.url("/chat/completions")
@@ -51,9 +53,14 @@ class OpenAICompatAdapter(HTTPAdapter):
     def stream(
         self, request: ChatCompletionRequest, body: dict[str, Any], target: UpstreamTarget
     ) -> AsyncIterator[bytes]:
-        return stream_with_error_tail(
-            self._relay({**body, "model": target.model, "stream": True}, target)
-        )
+        payload = _payload(body, target)
+        payload["stream"] = True
+        # Always ask for the usage chunk: the gateway meters it, and hands it on only
+        # to a client that asked (metering/stream_tap.py).
+        options = body.get("stream_options")
+        payload["stream_options"] = {**(options if isinstance(options, dict) else {}),
+                                     "include_usage": True}
+        return stream_with_error_tail(self._relay(payload, target))
 
     async def _relay(self, payload: dict[str, Any], target: UpstreamTarget) -> AsyncIterator[bytes]:
         ours = b'"model":' + orjson.dumps(target.model)
@@ -93,3 +100,12 @@ class OpenAICompatAdapter(HTTPAdapter):
                 chunk["model"] = target.model
                 yield encode_event(chunk)
         raise stream_cut(target)
+
+
+def _payload(body: dict[str, Any], target: UpstreamTarget) -> dict[str, Any]:
+    """The body to forward: a copy, with our model id; on a hosted key, without
+    the fields that would change the platform's price or custody."""
+    payload = {**body, "model": target.model}
+    if target.hosted:
+        hosted_policy.strip(payload)
+    return payload

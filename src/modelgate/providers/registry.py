@@ -40,6 +40,12 @@ ADAPTERS: dict[str, type[HTTPAdapter]] = {
 }
 
 USER_AGENT = "modelgate/0.1"
+# Every upstream request carries it, and the gateway refuses a request that does
+# (508 loop_detected): a tenant's base_url pointing back at us cannot recurse.
+HOP_HEADER = "ic-gateway-hop"
+# Uncompressed answers only: a compressed one is refused before it is decoded
+# (a few hundred bytes of nested gzip decode to gigabytes).
+UPSTREAM_HEADERS = {"user-agent": USER_AGENT, "accept-encoding": "identity", HOP_HEADER: "1"}
 CUSTOM_ENDPOINTS = "custom-endpoints"  # the client key of tenants' own base URLs
 
 
@@ -84,7 +90,7 @@ def build_client(
         follow_redirects=False,
         trust_env=False,
         cookies=_NoCookies(),
-        headers={"user-agent": USER_AGENT},
+        headers=UPSTREAM_HEADERS,
         transport=transport or AiohttpTransport(limits=limits),
     )
 
@@ -124,13 +130,15 @@ class ProviderRegistry:
         max_connections: int = 200,
         max_keepalive_connections: int = 50,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_event_bytes: int | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         custom_endpoint_transport: httpx.AsyncBaseTransport | None = None,
     ) -> ProviderRegistry:
         """``api_styles``: provider id → ``"openai"`` | ``"anthropic"`` | ``"google"``.
 
         With ``custom_endpoint_transport``, calls to a tenant's own ``base_url`` go
-        through one more client on that transport (its own pool, its own checks)."""
+        through one more client on that transport (its own pool, its own checks).
+        ``max_event_bytes`` (None: the adapters' default) bounds one SSE event."""
         classes = {pid: adapter_class(style) for pid, style in api_styles.items()}  # fail first
         clients = build_clients(
             tuple(classes),
@@ -139,17 +147,17 @@ class ProviderRegistry:
             max_keepalive_connections=max_keepalive_connections,
             transport=transport,
         )
+        limits: dict[str, int] = {"max_response_bytes": max_response_bytes}
+        if max_event_bytes is not None:
+            limits["max_event_bytes"] = max_event_bytes
         adapters: dict[str, Adapter] = {
-            pid: adapter(clients[pid], timeouts, max_response_bytes=max_response_bytes)
-            for pid, adapter in classes.items()
+            pid: adapter(clients[pid], timeouts, **limits) for pid, adapter in classes.items()
         }
         custom: dict[str, Adapter] = {}
         if custom_endpoint_transport is not None:
             clients[CUSTOM_ENDPOINTS] = build_client(timeouts, transport=custom_endpoint_transport)
             custom = {
-                pid: adapter(
-                    clients[CUSTOM_ENDPOINTS], timeouts, max_response_bytes=max_response_bytes
-                )
+                pid: adapter(clients[CUSTOM_ENDPOINTS], timeouts, **limits)
                 for pid, adapter in classes.items()
             }
         return cls(adapters=adapters, clients=clients, custom_adapters=custom)
@@ -160,6 +168,10 @@ class ProviderRegistry:
             return adapters[provider_id]
         except KeyError:
             raise LookupError(f"No adapter was built for provider {provider_id!r}.") from None
+
+    def is_custom_endpoint(self, adapter: Adapter, provider_id: str) -> bool:
+        """Whether ``adapter`` is the one that serves tenants' own base URLs."""
+        return self.custom_adapters.get(provider_id) is adapter
 
     async def close_all(self) -> None:
         for client in self.clients.values():

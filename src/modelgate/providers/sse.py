@@ -2,7 +2,8 @@
 
 Decoding follows the SSE rules that matter here (``data:`` lines joined, ``event:``
 kept, comments and unknown fields ignored, ``\\r\\n``/``\\r``/``\\n`` line ends) and
-bounds the size of one pending event. Encoding writes OpenAI's framing:
+bounds the size of one pending event and what parsing one event's data may cost
+(see ``answer_limits``). Encoding writes OpenAI's framing:
 ``data: {json}\\n\\n`` … ``data: [DONE]\\n\\n``, and the final error event of a
 stream that broke after it started.
 """
@@ -15,6 +16,7 @@ from typing import Any
 import orjson
 
 from modelgate.errors import GatewayError, UpstreamUnavailable
+from modelgate.providers.answer_limits import parse_budget, within_budget
 
 DONE = b"data: [DONE]\n\n"
 _DATA_PREFIX = b"data: "
@@ -45,11 +47,13 @@ class SSEDecoder:
         self._scanned = 0
         self._carriage_return = False
         self._max_event_bytes = max_event_bytes
-        self._failed = False  # an oversized event was seen after events still to deliver
+        self._parse_budget = parse_budget(max_event_bytes)
+        # An oversized (or too complex) event seen after events still to deliver.
+        self._failed: UpstreamUnavailable | None = None
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         if self._failed:
-            raise self._too_large()
+            raise self._failed
         if self._carriage_return:
             chunk = b"\r" + chunk
             self._carriage_return = False
@@ -61,29 +65,37 @@ class SSEDecoder:
         buffer = self._buffer
         buffer += chunk
         events: list[SSEEvent] = []
+        failure: UpstreamUnavailable | None = None
         start = 0
         search_from = max(self._scanned - 1, 0)
-        while (end := buffer.find(b"\n\n", search_from)) != -1:
-            # A whole event can arrive in one read: bound it too, not only the remainder.
-            if end - start > self._max_event_bytes:
-                return self._fail_after(events)
-            event = parse_block(bytes(buffer[start:end]))
-            if event is not None:
-                events.append(event)
-            start = search_from = end + 2
+        with memoryview(buffer) as view:  # released before the buffer is resized
+            while (end := buffer.find(b"\n\n", search_from)) != -1:
+                # A whole event can arrive in one read: bound it too, not only the remainder.
+                if end - start > self._max_event_bytes:
+                    failure = self._too_large()
+                    break
+                event = _event(buffer, view, start, end)
+                if event is not None:
+                    if not within_budget(event.data, self._parse_budget):
+                        failure = self._too_complex()
+                        break
+                    events.append(event)
+                start = search_from = end + 2
+        if failure is None and len(buffer) - start > self._max_event_bytes:
+            failure = self._too_large()
+        if failure is not None:
+            return self._fail_after(events, failure)
         if start:
             del buffer[:start]
         self._scanned = len(buffer)
-        if self._scanned > self._max_event_bytes:
-            return self._fail_after(events)
         return events
 
-    def _fail_after(self, events: list[SSEEvent]) -> list[SSEEvent]:
-        """An event is too large. The whole events before it (one read can hold many)
-        are still delivered; the next call raises."""
+    def _fail_after(self, events: list[SSEEvent], error: UpstreamUnavailable) -> list[SSEEvent]:
+        """An event is too large or too complex. The whole events before it (one read
+        can hold many) are still delivered; the next call raises."""
         if not events:
-            raise self._too_large()
-        self._failed = True
+            raise error
+        self._failed = error
         self._buffer.clear()
         return events
 
@@ -92,10 +104,16 @@ class SSEDecoder:
             f"The provider streamed an event larger than {self._max_event_bytes} bytes."
         )
 
+    def _too_complex(self) -> UpstreamUnavailable:
+        return UpstreamUnavailable(
+            "The provider streamed an unreadable event: too complex to parse within "
+            f"{self._parse_budget} bytes of memory."
+        )
+
     def finish(self) -> list[SSEEvent]:
         """At the end of the stream: a held-back "\r" was a line end after all."""
         if self._failed:
-            raise self._too_large()
+            raise self._failed
         if not self._carriage_return:
             return []
         self._carriage_return = False
@@ -105,6 +123,14 @@ class SSEDecoder:
     def partial(self) -> bool:
         """Whether bytes of an unfinished event are waiting (at the end: a cut stream)."""
         return bool(self._buffer.strip())
+
+
+def _event(buffer: bytearray, view: memoryview, start: int, end: int) -> SSEEvent | None:
+    """The event in ``buffer[start:end]``; the common one-line ``data:`` event is
+    copied once, straight from the buffer."""
+    if buffer.startswith(_DATA_PREFIX, start, end) and buffer.find(b"\n", start, end) == -1:
+        return SSEEvent(bytes(view[start + 6 : end]))
+    return parse_block(bytes(view[start:end]))
 
 
 def parse_block(block: bytes) -> SSEEvent | None:

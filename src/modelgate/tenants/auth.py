@@ -4,6 +4,11 @@ In the steady state a request authenticates without touching the database: a
 token's digest maps to what we know of it for ``ttl`` seconds. A revoked token
 therefore stops working within the TTL in every process; tenant setting
 changes made through this process drop that tenant's entries at once.
+
+Made-up tokens cost a database look-up each. The negative cache answers a
+repeated one for free, and a per-process token bucket bounds the look-ups of
+digests never seen valid: beyond it they get the same 401 at once, without a
+query. A token once seen valid is never held back by that bucket.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from modelgate.errors import InvalidToken
+from modelgate.token_bucket import TokenBucket
 from modelgate.tenants.service import TokenRecord, lookup_token
 from modelgate.tenants.tokens import Scope, effective_scopes, looks_like_token, token_digest
 
@@ -42,12 +48,17 @@ class Principal:
 
 
 class TokenCache:
-    def __init__(self, ttl: float) -> None:
+    def __init__(self, ttl: float, *, unknown_rate: float, unknown_burst: int) -> None:
         self.ttl = ttl
+        # Expired entries stay (until replaced, dropped or the map is full): they
+        # mark digests once seen valid, whose refresh the unknown-token bucket
+        # must not refuse, or a flood would lock real tenants out every TTL.
         self._entries: dict[str, tuple[float, Principal]] = {}
         # Digests that matched no live token: a flood of made-up tokens costs one
         # query per token per TTL, not one per request.
         self._unknown: dict[str, float] = {}
+        # Fresh made-up tokens defeat the negative cache; this bounds their queries.
+        self._unseen_lookups = TokenBucket(unknown_rate, unknown_burst)
         # Bumped by every invalidation. A look-up that began before one must not
         # store what it read: it may be the value the invalidation replaced.
         self.epoch = 0
@@ -56,7 +67,12 @@ class TokenCache:
         expires = self._unknown.get(digest)
         return expires is not None and expires >= time.monotonic()
 
+    def may_look_up(self, digest: str) -> bool:
+        """Whether a look-up of this uncached digest may go to the database now."""
+        return digest in self._entries or self._unseen_lookups.try_take()
+
     def put_unknown(self, digest: str) -> None:
+        self._entries.pop(digest, None)  # revoked: no longer exempt from the bucket
         if self.ttl <= 0:
             return
         if len(self._unknown) >= _MAX_ENTRIES:
@@ -68,21 +84,25 @@ class TokenCache:
         if entry is None:
             return None
         if entry[0] < time.monotonic():
-            del self._entries[digest]
             return None
         return entry[1]
 
     def put(self, digest: str, principal: Principal, *, epoch: int) -> None:
-        if self.ttl <= 0 or epoch != self.epoch:
+        if epoch != self.epoch:
             return
         if len(self._entries) >= _MAX_ENTRIES:
             self._entries.clear()  # crude but bounded; a refill costs one query per token
-        self._entries[digest] = (time.monotonic() + self.ttl, principal)
+        # With caching off the entry is born expired: it only marks the digest as valid.
+        expires = time.monotonic() + self.ttl if self.ttl > 0 else 0.0
+        self._entries[digest] = (expires, principal)
 
     def drop_tenant(self, tenant_id: str) -> None:
         self.epoch += 1
-        for digest in [d for d, (_, p) in self._entries.items() if p.tenant_id == tenant_id]:
-            del self._entries[digest]
+        # Expired, not deleted: the next request reads the new settings, and its
+        # look-up still counts as the refresh of a token seen valid.
+        for digest, (_, principal) in list(self._entries.items()):
+            if principal.tenant_id == tenant_id:
+                self._entries[digest] = (0.0, principal)
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -107,6 +127,9 @@ async def authenticate(
     if principal is not None:
         return principal
     if cache.is_unknown(digest):
+        raise InvalidToken("Invalid bearer token.")
+    if not cache.may_look_up(digest):
+        # The answer a made-up token gets: the limit gives a flood nothing to tune by.
         raise InvalidToken("Invalid bearer token.")
     epoch = cache.epoch
     async with sessions() as session, session.begin():

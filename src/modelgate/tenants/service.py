@@ -94,14 +94,22 @@ async def list_tokens(session: AsyncSession, *, tenant: Tenant) -> list[ApiToken
     return list(rows)
 
 
-async def revoke_token(session: AsyncSession, *, prefix: str) -> ApiToken:
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    token: ApiToken
+    # False when the token was already revoked: nothing changed, nothing to audit.
+    newly_revoked: bool
+
+
+async def revoke_token(session: AsyncSession, *, prefix: str) -> Revocation:
     token = await session.scalar(select(ApiToken).where(ApiToken.prefix == prefix))
     if token is None:
         raise TenantError(f"no token with prefix {prefix!r}")
-    if token.revoked_at is None:
-        token.revoked_at = utcnow()
-        await session.flush()
-    return token
+    if token.revoked_at is not None:
+        return Revocation(token, newly_revoked=False)
+    token.revoked_at = utcnow()
+    await session.flush()
+    return Revocation(token, newly_revoked=True)
 
 
 async def lookup_token(session: AsyncSession, *, digest: str) -> TokenRecord | None:

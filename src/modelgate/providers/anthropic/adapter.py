@@ -33,7 +33,11 @@ class AnthropicAdapter(HTTPAdapter):
         self, request: ChatCompletionRequest, target: UpstreamTarget, *, stream: bool
     ) -> dict[str, Any]:
         return to_messages_request(
-            request, model=target.model, default_max_tokens=target.default_max_tokens, stream=stream
+            request,
+            model=target.model,
+            default_max_tokens=target.default_max_tokens,
+            stream=stream,
+            hosted=target.hosted,
         )
 
     async def complete(

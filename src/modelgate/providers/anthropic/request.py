@@ -28,8 +28,15 @@ _TOOL_CHOICE = {"auto": "auto", "required": "any", "none": "none"}
 
 
 def to_messages_request(
-    request: ChatCompletionRequest, *, model: str, default_max_tokens: int | None, stream: bool
+    request: ChatCompletionRequest,
+    *,
+    model: str,
+    default_max_tokens: int | None,
+    stream: bool,
+    hosted: bool = False,
 ) -> dict[str, Any]:
+    """``hosted``: the platform's key, which never carries the caller's end-user id
+    (see ``chat.hosted_policy``)."""
     if request.n not in (None, 1):
         raise ValidationFailed("n greater than 1 is not supported by this provider.", param="n")
     system: list[dict[str, Any]] = []
@@ -60,7 +67,7 @@ def to_messages_request(
         payload["top_p"] = request.top_p
     if stops := request.stop_sequences:
         payload["stop_sequences"] = stops
-    if request.user:
+    if request.user and not hosted:
         payload["metadata"] = {"user_id": request.user}
     if request.tools:
         payload["tools"] = [_tool(tool.function) for tool in request.tools]

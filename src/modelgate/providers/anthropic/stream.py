@@ -44,7 +44,10 @@ class StreamTranslator:
             return []
         if kind == "message_stop":
             self.done = True
-            tail = [self.writer.usage(usage(self.usage))] if self.include_usage else []
+            # Whenever Anthropic reported usage: the gateway meters it (metering/
+            # stream_tap.py hands it to the client only if asked).
+            reported = self.include_usage or bool(self.usage)
+            tail = [self.writer.usage(usage(self.usage))] if reported else []
             return [*tail, DONE]
         if kind == "error":
             raise stream_error(event, self.target)

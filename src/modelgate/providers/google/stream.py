@@ -56,7 +56,9 @@ class StreamTranslator:
             raise stream_cut(self.target)
         reason = finish_reason(self.finish, has_tool_calls=self.tool_calls > 0)
         chunks = [self.writer.delta({}, reason)]
-        if self.include_usage:
+        # Whenever Gemini reported usage: the gateway meters it (metering/stream_tap.py
+        # hands it to the client only if asked); zeros only for a client that asked.
+        if self.include_usage or self.usage is not None:
             chunks.append(self.writer.usage(usage(self.usage)))
         chunks.append(DONE)
         return chunks
