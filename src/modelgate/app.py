@@ -16,6 +16,7 @@ from modelgate.audit.router import router as audit_router
 from modelgate.catalog import Catalog, load_catalog
 from modelgate.catalog.router import router as catalog_router
 from modelgate.chat.router import router as chat_router
+from modelgate.cluster import build_invalidations
 from modelgate.config import Settings, load_settings
 from modelgate.db import create_engine, session_factory
 from modelgate.health import router as health_router
@@ -23,6 +24,7 @@ from modelgate.keys.keyring import KeyProvider
 from modelgate.keys.resolver import KeyResolver
 from modelgate.keys.router import router as keys_router
 from modelgate.keys.startup import load_key_provider
+from modelgate.limits.router import router as limits_router
 from modelgate.logs import configure_logging
 from modelgate.metering.metrics import UsageMetrics
 from modelgate.metering.metrics_router import router as metrics_router
@@ -35,6 +37,10 @@ from modelgate.providers.guarded_transport import GuardedTransport
 from modelgate.providers.registry import ProviderRegistry
 from modelgate.providers.tenant_slots import TenantSlots
 from modelgate.state import Gateway
+from modelgate.limits.cache import LimitsCache
+from modelgate.limits.engine import build_limits
+from modelgate.limits.gate import Settlements
+from modelgate.limits.service import month_seed
 from modelgate.tenants.auth import TokenCache
 from modelgate.tenants.router import router as tenant_router
 
@@ -42,10 +48,13 @@ from modelgate.tenants.router import router as tenant_router
 def build_gateway(settings: Settings, catalog: Catalog, keyring: KeyProvider) -> Gateway:
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
-    return Gateway(
+    # Limits: Redis when configured (falling back to this process's counts), else local.
+    limits = build_limits(settings, seed=month_seed(sessions))
+    gateway = Gateway(
         settings=settings,
         engine=engine,
         sessions=sessions,
+        invalidations=build_invalidations(settings, engine),
         tokens=TokenCache(
             settings.token_cache_ttl,
             unknown_rate=settings.unknown_token_rate,
@@ -92,19 +101,36 @@ def build_gateway(settings: Settings, catalog: Catalog, keyring: KeyProvider) ->
             UsageRecorder.from_settings(engine, settings),
             UsageMetrics.for_catalog(catalog),
             settings.credit_margin,
+            Settlements(limits),
         ),
+        limits=limits,
+        tenant_limits=LimitsCache(sessions, ttl=settings.key_cache_ttl),
         upstream_base_urls={
             spec.id: settings.base_url_overrides.get(spec.id, spec.base_url)
             for spec in catalog.providers
         },
     )
+    register_caches(gateway)
+    return gateway
+
+
+def register_caches(gateway: Gateway) -> None:
+    """What each announced change drops (cluster/invalidation.py)."""
+    invalidations, tokens, keys = gateway.invalidations, gateway.tokens, gateway.keys
+    invalidations.register("token", drop=tokens.drop_token, clear=tokens.expire_all)
+    invalidations.register("settings", drop=tokens.drop_tenant)
+    invalidations.register("keys", drop=keys.invalidate, clear=keys.clear)
+    limits = gateway.tenant_limits
+    invalidations.register("limits", drop=limits.drop, clear=limits.clear)
 
 
 def create_app(settings: Settings | None = None, *, log_stream: TextIO | None = None) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(
         settings.log_level,
-        secrets=[key.get_secret_value() for key in settings.hosted_api_keys.values()],
+        # The Redis URL may hold a password: masked wherever it would appear.
+        secrets=[key.get_secret_value() for key in settings.hosted_api_keys.values()]
+        + ([settings.redis_url.get_secret_value()] if settings.redis_url else []),
         stream=log_stream,
     )
 
@@ -117,6 +143,7 @@ def create_app(settings: Settings | None = None, *, log_stream: TextIO | None = 
         gateway = build_gateway(settings, catalog, keyring)
         app.state.gateway = gateway
         gateway.usage.start()
+        gateway.invalidations.start()
         try:
             yield
         finally:
@@ -124,6 +151,7 @@ def create_app(settings: Settings | None = None, *, log_stream: TextIO | None = 
                 # Usage first: uvicorn runs this on SIGTERM, so no event is lost.
                 await gateway.usage.close()
             finally:
+                await gateway.invalidations.close()
                 await gateway.providers.close_all()
                 await gateway.engine.dispose()
 
@@ -140,7 +168,7 @@ def create_app(settings: Settings | None = None, *, log_stream: TextIO | None = 
     app.add_middleware(GatewayMiddleware, max_body_bytes=settings.max_body_bytes)
     for router in (
         health_router, chat_router, catalog_router, keys_router, tenant_router, audit_router,
-        usage_router,
+        usage_router, limits_router,
     ):
         app.include_router(router)
     app.include_router(metrics_router)  # the operator's scrape; not in the OpenAPI document

@@ -11,17 +11,22 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
+from typer.models import OptionInfo
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelgate import migrate
 from modelgate.audit import service as audit
 from modelgate.catalog import CatalogError, load_catalog
+from modelgate.cluster import Kind, announce_once
 from modelgate.config import Settings, SettingsError, load_settings
-from modelgate.db import create_engine, session_factory
+from modelgate.db import create_engine, session_factory, utcnow
 from modelgate.keys.keyring import KeyProvider
 from modelgate.keys.service import RotationError, rotate_all
 from modelgate.keys.startup import load_key_provider
+from modelgate.limits import report as limits_report
+from modelgate.limits import service as limits
+from modelgate.limits.service import LimitsError
 from modelgate.tenants import service as tenants
 from modelgate.tenants.service import TenantError
 from modelgate.tenants.tokens import parse_scopes, token_prefix
@@ -70,6 +75,16 @@ def run_in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         raise fail(str(exc)) from None
     except (OSError, ConnectionError, SQLAlchemyError) as exc:
         raise fail(f"cannot reach the database: {type(exc).__name__}") from None
+
+
+def announce(kind: Kind, key: str) -> None:
+    """After a committed change: every serving process drops its cached copy (cluster/)."""
+    if not asyncio.run(announce_once(settings_or_exit(), kind, key)):
+        typer.echo(
+            "modelgate: warning: the running gateways could not be notified; they drop "
+            "their cached copy within the cache TTL",
+            err=True,
+        )
 
 
 def migrate_or_exit(settings: Settings) -> None:
@@ -145,6 +160,69 @@ def tenant_create(name: str) -> None:
     typer.echo(run_in_session(work))
 
 
+def figure_option(metavar: str, help: str) -> OptionInfo:
+    # Text, not int: typer's own refusal of "abc" is a usage block of several
+    # lines; limits/service.py parses the figure and says what is wrong in one.
+    return typer.Option(metavar=metavar, help=f"{help}; 0: unlimited.")
+
+
+@tenant_app.command("limits")
+def tenant_limits(
+    tenant: Annotated[str, typer.Argument(help="Tenant id or name.")],
+    rpm: Annotated[str | None, figure_option("N", "Requests per minute")] = None,
+    tpm: Annotated[str | None, figure_option("N", "Tokens per minute")] = None,
+    concurrency: Annotated[str | None, figure_option("N", "Calls in flight at once")] = None,
+    monthly_credits: Annotated[
+        str | None, figure_option("X", "Hosted credits per UTC month, an exact decimal")
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="First reset every figure.")] = False,
+) -> None:
+    """Set a tenant's platform limits (only the figures given) and print them."""
+    try:
+        changes = limits.parse_changes(
+            rpm=rpm, tpm=tpm, concurrency=concurrency, monthly_credits=monthly_credits
+        )
+    except LimitsError as exc:
+        raise fail(str(exc)) from None
+    changing = bool(changes) or clear
+
+    async def work(session: AsyncSession) -> tuple[str, list[str]]:
+        found = await tenants.find_tenant(session, id_or_name=tenant)
+        if changing:
+            stored = await limits.set_limits(
+                session, found.id, clear=clear, **changes  # type: ignore[arg-type]
+            )
+        else:
+            stored = await limits.get_limits(session, found.id)
+        return found.id, limits_report.limit_lines(stored)
+
+    tenant_id, lines = run_in_session(work)
+    if changing:
+        announce("limits", tenant_id)  # every replica applies them within 1 s
+    for line in lines:
+        typer.echo(line)
+
+
+@tenant_app.command("show")
+def tenant_show(tenant: Annotated[str, typer.Argument(help="Tenant id or name.")]) -> None:
+    """Print a tenant: id, name, created, limits and this month's hosted credits used."""
+
+    async def work(session: AsyncSession) -> list[str]:
+        found = await tenants.find_tenant(session, id_or_name=tenant)
+        now = utcnow()
+        return limits_report.tenant_lines(
+            tenant_id=found.id,
+            name=found.name,
+            created_at=found.created_at,
+            limits=await limits.get_limits(session, found.id),
+            credits_used_n=await limits.credits_used_this_month(session, found.id, now),
+            period_start=limits.month_start(now),
+        )
+
+    for line in run_in_session(work):
+        typer.echo(line)
+
+
 @token_app.command("create")
 def token_create(
     tenant: Annotated[str, typer.Option(help="Tenant id or name.")],
@@ -202,7 +280,7 @@ def token_list(tenant: Annotated[str, typer.Option(help="Tenant id or name.")]) 
 def token_revoke(prefix: str) -> None:
     """Revoke a token by its prefix; it answers 401 from then on."""
 
-    async def work(session: AsyncSession) -> str:
+    async def work(session: AsyncSession) -> tuple[str, str]:
         revocation = await tenants.revoke_token(session, prefix=prefix)
         if revocation.newly_revoked:  # revoking twice changes nothing and is not audited
             await audit.record_token_event(
@@ -211,9 +289,12 @@ def token_revoke(prefix: str) -> None:
                 action="token.revoke",
                 target_token_prefix=revocation.token.prefix,
             )
-        return revocation.token.prefix
+        return revocation.token.prefix, revocation.token.digest
 
-    typer.echo(f"revoked {run_in_session(work)}")
+    revoked, digest = run_in_session(work)
+    # Announced even when it was already revoked: an earlier announcement may have failed.
+    announce("token", digest)
+    typer.echo(f"revoked {revoked}")
 
 
 @keys_app.command("rotate")

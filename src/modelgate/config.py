@@ -104,6 +104,16 @@ class Settings(BaseSettings):
     unknown_token_burst: int = Field(default=100, gt=0)
     readyz_cache_ttl: float = Field(default=1.0, ge=0)
 
+    # Limits and budgets (limits/). Set: counters live in this Redis, shared by every
+    # process and replica; unset: in this process. Redis calls give up after
+    # redis_timeout seconds (then the limits are served per process until it is back),
+    # over at most redis_pool_size connections per process. A budget reservation that
+    # is never settled (its process died) expires after reservation_ttl seconds.
+    redis_url: SecretStr | None = None
+    redis_timeout: float = Field(default=0.25, gt=0)
+    redis_pool_size: int = Field(default=20, gt=0)
+    reservation_ttl: float = Field(default=900.0, gt=0)
+
     # uvicorn: connections served at once before 503, and idle keep-alive seconds.
     limit_concurrency: int = Field(default=2048, gt=0)
     keepalive_timeout: float = Field(default=5.0, gt=0)
@@ -135,6 +145,16 @@ class Settings(BaseSettings):
     def _async_driver(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must be sqlite+aiosqlite://… or postgresql+asyncpg://…")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked here so that a typo stops the start, not the first limited call.
+        if value is not None and not value.get_secret_value().startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ValueError("must be redis://…, rediss://… or unix://…")
         return value
 
     @field_validator("log_level")

@@ -11,6 +11,8 @@ The tree (each class fixes status, OpenAI ``type`` and ``code``):
     ├── NotFound (404)                  ─ ModelNotFound, ProviderNotFound
     ├── ModelRetired (410)
     ├── PayloadTooLarge (413)
+    ├── RateLimitExceeded (429, retry)  ─ rpm, tpm or concurrency (Retry-After)
+    ├── InsufficientQuota (429)         ─ the month's hosted credits cannot cover a call
     ├── ClientClosedRequest (499, only logged: the client has gone)
     ├── UpstreamError (4xx passed on from a provider)
     ├── UpstreamUnavailable (502)
@@ -141,6 +143,27 @@ class PayloadTooLarge(GatewayError):
     status_code = 413
     type = "invalid_request_error"
     code = "request_too_large"
+
+
+class RateLimitExceeded(GatewayError):
+    """CONTRACT-2's 429 for a tenant over a rate or concurrency limit (the upstream
+    is not called); raisers set ``Retry-After`` in ``headers``."""
+
+    status_code = 429
+    type = "rate_limit_error"
+    code = "rate_limit_exceeded"
+    retryable = True
+    reason = "other"  # which limit, for modelgate_rate_limited_total{reason}
+
+
+class InsufficientQuota(GatewayError):
+    """CONTRACT-2's 429 for a hosted call whose worst-case credits do not fit in
+    what is left of the month: retrying cannot help until the limit changes."""
+
+    status_code = 429
+    type = "insufficient_quota"
+    code = "insufficient_quota"
+    reason = "budget"
 
 
 class ClientClosedRequest(GatewayError):

@@ -89,7 +89,10 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz", responses={503: {"description": "The database is unreachable."}})
 async def readyz(request: Request, gateway: GatewayDep) -> dict[str, str]:
     await readiness_probe(request, gateway).check()
-    return {"status": "ready"}
+    # CONTRACT-2: "limits": "local" while Redis is configured but unreachable (or not
+    # configured at all); the gateway still serves, with per-process limits.
+    limits = "redis" if gateway.limits.status == "redis" else "local"
+    return {"status": "ready", "limits": limits}
 
 
 async def _select_one(engine: AsyncEngine) -> None:

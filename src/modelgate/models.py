@@ -3,10 +3,11 @@
 from modelgate.audit.models import AuditEntry
 from modelgate.db import Base
 from modelgate.keys.models import ProviderKey
+from modelgate.limits.models import TenantLimitsRow
 from modelgate.metering.models import UsageDaily, UsageEventRow
 from modelgate.tenants.models import ApiToken, Tenant, TenantSettings
 
 __all__ = [
-    "ApiToken", "AuditEntry", "Base", "ProviderKey", "Tenant", "TenantSettings",
+    "ApiToken", "AuditEntry", "Base", "ProviderKey", "Tenant", "TenantLimitsRow", "TenantSettings",
     "UsageDaily", "UsageEventRow",
 ]

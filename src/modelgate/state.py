@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from modelgate.catalog import Catalog
+from modelgate.cluster import Invalidations
 from modelgate.config import Settings
 from modelgate.keys.keyring import KeyProvider
 from modelgate.keys.resolver import KeyResolver
+from modelgate.limits.cache import LimitsCache
+from modelgate.limits.engine import LimitsEngine
 from modelgate.metering.sink import UsageSink
 from modelgate.providers.registry import ProviderRegistry
 from modelgate.providers.tenant_slots import TenantSlots
@@ -22,6 +25,8 @@ class Gateway:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     tokens: TokenCache
+    # Drops cached tokens, keys, settings… here and in every other process (cluster/).
+    invalidations: Invalidations
     catalog: Catalog
     keyring: KeyProvider
     keys: KeyResolver
@@ -30,5 +35,8 @@ class Gateway:
     custom_endpoint_slots: TenantSlots
     # Usage events: priced, counted in /metrics, written in batches (metering/).
     usage: UsageSink
+    # Platform limits per tenant: the counting engine and each tenant's cached figures.
+    limits: LimitsEngine
+    tenant_limits: LimitsCache
     # Where each provider's calls go: MODELGATE_<PROVIDER>_BASE_URL, else the catalog's.
     upstream_base_urls: dict[str, str]

@@ -56,6 +56,7 @@ REQUESTS: dict[tuple[str, str], tuple[str, dict | None, str]] = {
         "/v1/tenant/usage?group_by=day,model,provider,source,token", None, "admin"
     ),
     ("GET", "/v1/tenant/usage/events"): ("/v1/tenant/usage/events?limit=100", None, "admin"),
+    ("GET", "/v1/tenant/limits"): ("/v1/tenant/limits", None, "read"),
 }
 # A token of A's that lacks the needed scope.
 LACKING = {"read": "write", "write": "read", "admin": "read"}

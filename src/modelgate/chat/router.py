@@ -28,6 +28,7 @@ from modelgate.errors import (
     UpstreamUnavailable,
     ValidationFailed,
 )
+from modelgate.limits.gate import admit
 from modelgate.metering.meter import CallMeter
 from modelgate.metering.stream_tap import metered
 from modelgate.providers.base import prime_stream
@@ -79,17 +80,33 @@ async def chat_completions(
     except BaseException as exc:
         if isinstance(exc, (UpstreamError, UpstreamUnavailable)):
             meter.refused()  # an error answer or no answer: the provider generated nothing
-        gateway.usage.finish(meter, status_of(exc))
+        gateway.usage.finish(meter, status_of(exc), refusal=getattr(exc, "reason", None))
         raise
 
 
 async def _serve(
     request: Request, principal: Principal, gateway: Gateway, meter: CallMeter
 ) -> Response:
-    chat, body = parse_body(await request.body())
+    request_body = await request.body()
+    chat, body = parse_body(request_body)
     meter.requested(body, stream=chat.stream)
     call = await prepare_call(gateway, principal, chat)
     meter.settle(spec=call.model, provider=call.target.provider_id, source=call.key_source)
+    # The tenant's platform limits: a 429 here never reaches the upstream.
+    meter.admission = await admit(
+        gateway.limits,
+        await gateway.tenant_limits.get(principal.tenant_id),
+        tenant_id=principal.tenant_id,
+        request_id=meter.request_id,
+        body_bytes=len(request_body),
+        requested_output=chat.output_limit,
+        model=call.model,
+        hosted=call.key_source == "hosted",
+        margin=gateway.settings.credit_margin,
+    )
+    headers = call.headers()
+    if meter.admission is not None:
+        headers.update(meter.admission.headers)
     # A tenant's own endpoint: one of its capped slots for the whole call (429 when none).
     slot = (
         gateway.custom_endpoint_slots.take(principal.tenant_id)
@@ -116,12 +133,12 @@ async def _serve(
         def stream_over(client_left: bool) -> None:
             gateway.usage.finish(meter, 499 if client_left else 200)
 
-        return EventStreamResponse(stream, call.headers(), on_close=stream_over)
+        return EventStreamResponse(stream, headers, on_close=stream_over)
     with slot or nullcontext():
         answer = await unless_disconnected(
             request.receive, call.adapter.complete(chat, body, call.target)
         )
-    response = Response(orjson.dumps(answer), media_type="application/json", headers=call.headers())
+    response = Response(orjson.dumps(answer), media_type="application/json", headers=headers)
     meter.answered(answer)
     gateway.usage.finish(meter, 200)  # last: nothing after it can raise and finish it twice
     return response

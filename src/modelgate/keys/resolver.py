@@ -2,8 +2,9 @@
 
 The listing and the chat path both ask this one object. A tenant's stored keys
 are read in one query and kept (decrypted lazily, per provider) for a short
-TTL, so the steady-state hot path does not touch the database; writes in this
-process drop the tenant's entry at once, other processes see them within the TTL.
+TTL, so the steady-state hot path does not touch the database; a write drops the
+tenant's entry at once in this process and, once announced (cluster/), in every
+other one; the TTL bounds staleness only while a process's listener is down.
 """
 
 from __future__ import annotations
@@ -84,6 +85,10 @@ class KeyResolver:
     def invalidate(self, tenant_id: str) -> None:
         self._epoch += 1
         self._tenants.pop(tenant_id, None)
+
+    def clear(self) -> None:
+        self._epoch += 1
+        self._tenants.clear()
 
     async def _stored(self, tenant_id: str) -> dict[str, _StoredKey]:
         entry = self._tenants.get(tenant_id)

@@ -118,9 +118,10 @@ async def put_model_key(
         provider=spec.id,
         key_change=service.last_change(session, tenant_id=principal.tenant_id, provider=spec.id),
     )
-    # Commit before dropping the cache, so no request can refill it with the old row.
+    # Commit before dropping the caches (here and in every other process), so no
+    # request can refill them with the old row.
     await session.commit()
-    gateway.keys.invalidate(principal.tenant_id)
+    await gateway.invalidations.announce("keys", principal.tenant_id)
     return KeyState(provider=spec.id, configured=True, base_url=base_url)
 
 
@@ -140,7 +141,7 @@ async def delete_model_key(
             ),
         )
         await session.commit()
-        gateway.keys.invalidate(principal.tenant_id)
+        await gateway.invalidations.announce("keys", principal.tenant_id)
     return KeyState(provider=spec.id, configured=False, base_url=None)
 
 

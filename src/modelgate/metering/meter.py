@@ -72,7 +72,7 @@ class CallMeter:
     __slots__ = (
         "tenant_id", "token_prefix", "request_id", "endpoint", "model", "stream",
         "base_model", "provider", "source", "spec", "attempts", "_started", "_ttft",
-        "_sent", "_refused", "_reported", "_answer", "_relayed", "_relayed_bytes", "_body",
+        "_sent", "_refused", "_reported", "admission", "_answer", "_relayed", "_relayed_bytes", "_body",
     )
 
     def __init__(
@@ -89,6 +89,7 @@ class CallMeter:
         self.source: str | None = None
         self.spec: ModelSpec | None = None
         self.attempts = 1
+        self.admission: Any = None  # the limits' Admission, settled with the event
         self._started = time.monotonic()
         self._ttft: float | None = None
         self._sent = False

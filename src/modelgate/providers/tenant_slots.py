@@ -24,18 +24,11 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from types import TracebackType
 
-from modelgate.errors import GatewayError
+from modelgate.errors import RateLimitExceeded
+
+__all__ = ["RETRY_AFTER_SECONDS", "RateLimitExceeded", "Slot", "TenantSlots"]
 
 RETRY_AFTER_SECONDS = 1  # a slot frees when one of the tenant's own calls ends
-
-
-class RateLimitExceeded(GatewayError):
-    """CONTRACT-2's 429 for a tenant over a concurrency limit (the upstream is not called)."""
-
-    status_code = 429
-    type = "rate_limit_error"
-    code = "rate_limit_exceeded"
-    retryable = True
 
 
 class Slot:
@@ -84,11 +77,13 @@ class TenantSlots:
     def take(self, tenant_id: str) -> Slot:
         held = self._in_use.get(tenant_id, 0)
         if held >= self.limit:
-            raise RateLimitExceeded(
+            refused = RateLimitExceeded(
                 f"Too many concurrent calls to your own endpoints (base_url): at most "
                 f"{self.limit} at once. Retry when one of them has finished.",
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
+            refused.reason = "concurrency"
+            raise refused
         self._in_use[tenant_id] = held + 1
         return Slot(self, tenant_id)
 

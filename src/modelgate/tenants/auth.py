@@ -1,9 +1,10 @@
 """Bearer authentication with a short in-process cache of token look-ups.
 
 In the steady state a request authenticates without touching the database: a
-token's digest maps to what we know of it for ``ttl`` seconds. A revoked token
-therefore stops working within the TTL in every process; tenant setting
-changes made through this process drop that tenant's entries at once.
+token's digest maps to what we know of it for ``ttl`` seconds. A revoked token,
+or a tenant's changed settings, drop their entries at once in every process
+(cluster/: the change is announced and each process's listener drops them);
+the TTL bounds staleness only while that listener is down.
 
 Made-up tokens cost a database look-up each. The negative cache answers a
 repeated one for free, and a per-process token bucket bounds the look-ups of
@@ -103,6 +104,18 @@ class TokenCache:
         for digest, (_, principal) in list(self._entries.items()):
             if principal.tenant_id == tenant_id:
                 self._entries[digest] = (0.0, principal)
+
+    def drop_token(self, digest: str) -> None:
+        """A token changed (revoked): its next request looks it up again."""
+        self.epoch += 1
+        entry = self._entries.get(digest)
+        if entry is not None:
+            self._entries[digest] = (0.0, entry[1])
+
+    def expire_all(self) -> None:
+        """Every entry looked up again on its next use (changes may have been missed)."""
+        self.epoch += 1
+        self._entries = {digest: (0.0, entry[1]) for digest, entry in self._entries.items()}
 
 
 def bearer_token(authorization: str | None) -> str:

@@ -48,8 +48,8 @@ async def patch_settings(
         row.hosted_keys_enabled = body.hosted_keys_enabled
         action = "hosted_keys.enable" if body.hosted_keys_enabled else "hosted_keys.disable"
         await audit.record(session, principal=principal, action=action)
-        # Commit first, so no request can refill the cache with the old value;
-        # this process sees the change at once, others within the token cache TTL.
+        # Commit first, so no request can refill the cache with the old value; every
+        # process (this one and, through the announcement, the others) drops it at once.
         await session.commit()
-        gateway.tokens.drop_tenant(principal.tenant_id)
+        await gateway.invalidations.announce("settings", principal.tenant_id)
     return SettingsOut(hosted_keys_enabled=row.hosted_keys_enabled, api_version=row.api_version)
