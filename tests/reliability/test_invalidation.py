@@ -43,7 +43,7 @@ from modelgate.tenants.tokens import token_digest, token_prefix
 from tests import canaries
 from tests.fakes.upstream import FakeUpstream, run_fake_upstream
 from tests.limits.redis_server import RedisServer
-from tests.metering.test_usage_processes import HOSTED_KEY, Served, serve
+from tests.metering.serve_harness import HOSTED_KEY, Served, serve
 from tests.support import TEST_KEYRING, SeededTenant, seed_tenant
 
 PROCESSES = 3
