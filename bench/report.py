@@ -81,8 +81,30 @@ def metering_goals(scenarios: dict[str, dict[str, dict]], metering: dict | None)
     return checks
 
 
+# Which of limits_cost.py's figures each scenario pays: one caller's or sixteen's.
+LIMITS_CONCURRENCY = {"chat_c1": "c1", "chat_c16": "c16", "chat_c64": "c16",
+                      "stream_c16": "c16"}
+
+
+def limits_goals(scenarios: dict[str, dict[str, dict]], limits: dict | None) -> list[dict]:
+    """Issue 14's goal: the limits' CPU per call on Redis (limits_cost.py, same run)
+    under 10 % of the CPU of a call with limits (modelgate_limits) in each scenario."""
+    checks = []
+    for scenario, kind in LIMITS_CONCURRENCY.items():
+        whole = scenarios.get(scenario, {}).get("modelgate_limits", {}).get("cpu_us_per_req")
+        if scenario not in scenarios or limits is None:
+            continue
+        cost = limits.get(f"{kind}_us")
+        share = None if cost is None or not whole else cost / whole
+        checks.append({"goal": f"{scenario} limits on redis ({kind}) < 10% of "
+                               "modelgate_limits' cpu/req",
+                       "value": None if share is None else round(share * 100, 2), "unit": "%",
+                       "met": None if share is None else share < 0.10})
+    return checks
+
+
 def goals_text(checks: list[dict]) -> str:
-    lines = ["", "== goals (issues 7 and 13)"]
+    lines = ["", "== goals (issues 7, 13 and 14)"]
     for item in checks:
         verdict = {True: "met", False: "NOT met", None: "n/a"}[item["met"]]
         value = "—" if item["value"] is None else f"{item['value']}{item['unit']}"

@@ -1,6 +1,7 @@
 """The benchmark of issue 7: the same closed-loop load, in turn, against the fake
 upstream itself (``direct``), a minimal FastAPI proxy (``passthrough``, the floor),
-modelgate and LiteLLM's proxy, all on 127.0.0.1.
+modelgate (also with tenant limits on Redis: ``modelgate_limits``) and LiteLLM's
+proxy, all on 127.0.0.1.
 
     python bench/run.py [--quick] [--json FILE] [--targets direct,modelgate] ...
 
@@ -71,6 +72,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--metering-calls", type=int, default=100_000,
                         help="calls of each kind for metering_cost.py, run after the targets "
                         "when modelgate is one (0: skip)")
+    parser.add_argument("--limits-calls", type=int, default=50_000,
+                        help="calls per concurrency for limits_cost.py, run after the targets "
+                        "when modelgate_limits is one (0: skip)")
     parser.add_argument("--tool", choices=("wrk", "loadgen"), default=load.tool(),
                         help="load generator (default: wrk when installed)")
     args = parser.parse_args()
@@ -202,8 +206,11 @@ def main() -> int:
     if "modelgate" in chosen and args.metering_calls > 0:
         database = meta["targets"].get("modelgate", {}).get("database")
         meta["metering"] = metering_cost(args, sqlite=args.sqlite or database == "sqlite")
+    if "modelgate_limits" in chosen and args.limits_calls > 0:
+        meta["limits"] = limits_cost(args)
     meta["runs"] = runs
-    meta["goals"] = report.goals(results) + report.metering_goals(results, meta.get("metering"))
+    meta["goals"] = (report.goals(results) + report.metering_goals(results, meta.get("metering"))
+                     + report.limits_goals(results, meta.get("limits")))
     print(report.table(results, runs))
     print(report.goals_text(meta["goals"]))
     print(f"\n(load: {args.tool}; 2 shared cores: client, fake upstream and server compete, "
@@ -234,6 +241,26 @@ def metering_cost(args: argparse.Namespace, *, sqlite: bool) -> dict | None:
                      (item.split("=", 1) for item in last.split())}
     figures["calls"] = args.metering_calls
     figures["database"] = "sqlite" if "sqlite" in done.stdout.splitlines()[0] else "postgresql"
+    return figures
+
+
+def limits_cost(args: argparse.Namespace) -> dict | None:
+    """The limits' CPU per call on Redis, limited against unlimited (limits_cost.py),
+    at concurrency 1 and 16; None (and why) if it failed."""
+    print(f"-- limits cost: {args.limits_calls:,} calls per concurrency", flush=True)
+    done = subprocess.run(
+        [sys.executable, str(HERE / "limits_cost.py"), "--calls", str(args.limits_calls),
+         "--concurrency", "1,16"],
+        capture_output=True, text=True, timeout=900, check=False, cwd=HERE,
+    )
+    print(done.stdout.rstrip(), flush=True)
+    if done.returncode != 0:
+        print(f"   limits cost failed: {done.stderr.strip()[-2000:]}", flush=True)
+        return None
+    last = done.stdout.strip().splitlines()[-1]
+    figures: dict = {key: float(value) for key, value in
+                     (item.split("=", 1) for item in last.split())}
+    figures["calls"] = args.limits_calls
     return figures
 
 

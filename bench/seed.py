@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from decimal import Decimal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,10 +23,14 @@ from modelgate import migrate
 from modelgate.db import create_engine, session_factory
 from modelgate.keys import service as keys
 from modelgate.keys.keyring import generate_keyring_spec, parse_keyring
+from modelgate.limits import service as limits_service
 from modelgate.tenants import service as tenants
 from modelgate.tenants.tokens import Scope
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+# The modelgate_limits target's tenant limits: every figure set, each far too high
+# ever to refuse (the largest the CLI takes), so every call pays the engine's work.
+HIGH_LIMIT = limits_service.MAX_COUNT
 BYOK_KEY = "sk-bench-byok-0123456789abcdef"
 
 
@@ -45,7 +50,7 @@ async def _admin(server_url: str, statement: str) -> None:
         await engine.dispose()
 
 
-async def _seed(url: str, keyring_spec: str, upstream_v1: str) -> str:
+async def _seed(url: str, keyring_spec: str, upstream_v1: str, *, limited: bool) -> str:
     engine = create_engine(url)
     try:
         async with session_factory(engine)() as session, session.begin():
@@ -57,6 +62,11 @@ async def _seed(url: str, keyring_spec: str, upstream_v1: str) -> str:
                 session, keyring=parse_keyring(keyring_spec), tenant_id=tenant.id,
                 provider="openai", api_key=BYOK_KEY, base_url=upstream_v1,
             )
+            if limited:
+                await limits_service.set_limits(
+                    session, tenant.id, rpm=HIGH_LIMIT, tpm=HIGH_LIMIT, concurrency=HIGH_LIMIT,
+                    monthly_credits=Decimal(limits_service.MAX_CREDITS_N).scaleb(-9),
+                )
         return token
     finally:
         await engine.dispose()
@@ -64,9 +74,11 @@ async def _seed(url: str, keyring_spec: str, upstream_v1: str) -> str:
 
 @contextmanager
 def seeded_database(
-    workdir: Path, upstream: str, *, postgres: str | None = DEFAULT_POSTGRES
+    workdir: Path, upstream: str, *, postgres: str | None = DEFAULT_POSTGRES,
+    limited: bool = False,
 ) -> Iterator[SeededGateway]:
-    """Yield what the gateway needs to serve the bench tenant; drop the database after."""
+    """Yield what the gateway needs to serve the bench tenant; drop the database after.
+    ``limited``: the tenant has limits, every one of them ``HIGH_LIMIT``."""
     name = f"modelgate_bench_{uuid.uuid4().hex[:12]}"
     created = False
     if postgres:
@@ -81,7 +93,7 @@ def seeded_database(
     keyring = generate_keyring_spec("bench")
     try:
         migrate.upgrade(url)
-        token = asyncio.run(_seed(url, keyring, f"{upstream}/v1"))
+        token = asyncio.run(_seed(url, keyring, f"{upstream}/v1", limited=limited))
         yield SeededGateway(
             database="postgresql" if created else "sqlite",
             env={

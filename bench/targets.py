@@ -9,6 +9,7 @@ log); ``direct`` is the fake upstream itself, always one process.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import litellm_proxy
 import procs
-from seed import seeded_database
+from seed import HIGH_LIMIT, seeded_database
 
 HERE = Path(__file__).parent
 CHAT_PATH = "/v1/chat/completions"
@@ -75,22 +76,50 @@ def passthrough(transport: str):
 
 
 @contextmanager
-def modelgate(ctx: Context) -> Iterator[Running]:
+def modelgate(ctx: Context, *, limited: bool = False) -> Iterator[Running]:
     executable = Path(sys.executable).with_name("modelgate")
-    with seeded_database(ctx.workdir, ctx.upstream.url, postgres=ctx.postgres) as seeded:
+    name = "modelgate_limits" if limited else "modelgate"
+    with seeded_database(
+        ctx.workdir, ctx.upstream.url, postgres=ctx.postgres, limited=limited
+    ) as seeded:
         argv = [
             str(executable), "serve", "--host", "127.0.0.1", "--port", "{port}",
             "--workers", str(ctx.workers),
         ]
-        # cwd is the run's temp dir, so a developer's .env is not read.
-        with _started("modelgate", argv, ctx, env=seeded.env, ready_path="/readyz") as server:
+        notes = {"database": seeded.database, "key": "BYOK openai, base_url = the fake",
+                 "workers": str(ctx.workers),
+                 "metering": "on: every call's usage event written to that database"}
+        with contextlib.ExitStack() as stack:
+            env = dict(seeded.env)
+            if limited:
+                redis = stack.enter_context(_redis(ctx))
+                env["MODELGATE_REDIS_URL"] = f"redis://127.0.0.1:{redis.port}/0"
+                notes["limits"] = (f"rpm, tpm, concurrency {HIGH_LIMIT} each (never refuse); "
+                                   "MODELGATE_REDIS_URL = a throwaway redis-server")
+            # cwd is the run's temp dir, so a developer's .env is not read.
+            server = stack.enter_context(
+                _started(name, argv, ctx, env=env, ready_path="/readyz"))
             yield Running(
                 server,
                 headers={"Authorization": f"Bearer {seeded.token}", "IC-Api-Version": "2026-05-01"},
-                notes={"database": seeded.database, "key": "BYOK openai, base_url = the fake",
-                       "workers": str(ctx.workers),
-                       "metering": "on: every call's usage event written to that database"},
+                notes=notes,
             )
+
+
+@contextmanager
+def modelgate_limits(ctx: Context) -> Iterator[Running]:
+    """``modelgate`` with the bench tenant's limits set and the engine on Redis."""
+    with modelgate(ctx, limited=True) as running:
+        yield running
+
+
+@contextmanager
+def _redis(ctx: Context) -> Iterator[procs.Server]:
+    """A throwaway redis-server on loopback: no persistence, stopped at the end."""
+    argv = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--dir", str(ctx.workdir)]
+    with _started("redis", argv, ctx) as server:
+        yield server
 
 
 @contextmanager
@@ -119,5 +148,6 @@ def registry(floor_transport: str) -> dict[str, object]:
         "passthrough": passthrough(floor_transport),
         f"passthrough_{other}": passthrough(other),
         "modelgate": modelgate,
+        "modelgate_limits": modelgate_limits,
         "litellm": litellm,
     }

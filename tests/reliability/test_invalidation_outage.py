@@ -123,7 +123,9 @@ async def test_a_postgres_listener_cut_by_the_server_reconnects(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                     "WHERE datname = current_database() AND application_name = :name"
                 ), {"name": APPLICATION_NAME})
-            assert ended == 2  # one listener per gateway
+            # Ours (one listener per gateway), and any of a gateway other tests left running
+            # on this database: they reconnect as well.
+            assert ended >= 2
             await _async_wait(
                 lambda: reader.gateway.invalidations.listener.connections > before, 10
             )

@@ -3,15 +3,16 @@
 Each operation is one Lua script (``lua/*.lua``, with ``lua/common.lua``
 prepended), so each is one atomic round trip: Redis runs a script to the end
 before any other command, so no two admits can both see the last free unit.
-Scripts are sent by EVALSHA; redis-py loads one again by itself when Redis
-answers NOSCRIPT (after a restart, say).
+Scripts are sent by EVALSHA, pre-packed, over ``redis_calls.LeanPool`` (redis-py's
+general command path cost too much CPU per call: see that module); a NOSCRIPT
+answer (after a restart, say) loads the script and sends it again.
 
 Keys are ``<ns>:{<tenant>}:…`` (the braces are a cluster hash tag: a tenant's
 keys share one slot): ``rate``, ``inflight``, ``res``, ``done`` and
 ``credits:<YYYY-MM>``; ``lua/common.lua`` says what each holds.
 
-The client has a bounded pool (``redis_pool_size`` connections; a caller waits at
-most ``redis_timeout`` for one) and short timeouts, and never retries by itself:
+The pool is bounded (``redis_pool_size`` connections; a caller waits at most
+``redis_timeout`` for one) and short timeouts, and never retries by itself:
 a slow or absent Redis must fail fast so that ``FallbackLimits`` can serve the
 call from this process instead.
 """
@@ -28,6 +29,7 @@ from redis.backoff import NoBackoff
 
 from modelgate.config import Settings
 from modelgate.limits import window
+from modelgate.limits.redis_calls import LeanPool, Script, bulk
 from modelgate.limits.types import Admission, MonthSeed, TenantLimits, month_key
 from modelgate.limits.window import UNSEEDED, Verdict
 
@@ -59,6 +61,14 @@ def _limit(value: int | None) -> int:
     return -1 if value is None else value
 
 
+def _ints(*values: int) -> bytes:
+    return b"".join(bulk(b"%d" % value) for value in values)
+
+
+KEY_NAMES = ("rate", "inflight", "res", "done")
+KEYS_CACHED = 4096  # (tenant, month) pairs; past that the cache starts afresh
+
+
 class RedisLimits:
     """``LimitsEngine`` on Redis (see the module docstring)."""
 
@@ -76,21 +86,43 @@ class RedisLimits:
         self._ttl_ms = max(1, int(reservation_ttl * 1000))
         self._seed = seed
         self._namespace = namespace
-        self._admit = client.register_script(script_source("admit"))
-        self._finish = client.register_script(script_source("finish"))
-        self._usage = client.register_script(script_source("usage"))
-        self._add_used = client.register_script(script_source("add_used"))
-        self._seed_script = client.register_script(script_source("seed"))
+        pool = client.connection_pool
+        self._pool = LeanPool(
+            client, size=pool.max_connections, timeout=getattr(pool, "timeout", None) or 1.0
+        )
+        self._admit = self._script("admit", 11)
+        self._finish = self._script("finish", 6)
+        self._usage = self._script("usage", 1)
+        self._add_used = self._script("add_used", 2)
+        self._seed_script = self._script("seed", 2)
+        self._packed_keys: dict[tuple[str, str], bytes] = {}
+
+    def _script(self, name: str, numargs: int) -> Script:
+        source = script_source(name)
+        return Script(source, self.client.register_script(source).sha, len(KEY_NAMES) + 1,
+                      numargs)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, seed: MonthSeed | None = None) -> RedisLimits:
         return cls(connect(settings), reservation_ttl=settings.reservation_ttl, seed=seed)
 
-    def _keys(self, tenant_id: str, month: str) -> tuple[list[str], str]:
-        base = f"{self._namespace}:{{{tenant_id}}}:"
-        prefix = f"{base}credits:"
-        names = ("rate", "inflight", "res", "done")
-        return [base + name for name in names] + [prefix + month], prefix
+    def _keys(self, tenant_id: str, month: str) -> bytes:
+        """The five keys, then ARGV[1] (the month prefix), packed: cached, since
+        every call of a tenant in a month sends the same ones."""
+        packed = self._packed_keys.get((tenant_id, month))
+        if packed is None:
+            base = f"{self._namespace}:{{{tenant_id}}}:"
+            prefix = f"{base}credits:"
+            keys = [base + name for name in KEY_NAMES] + [prefix + month, prefix]
+            packed = b"".join(bulk(key.encode()) for key in keys)
+            if len(self._packed_keys) >= KEYS_CACHED:
+                self._packed_keys.clear()
+            self._packed_keys[(tenant_id, month)] = packed
+        return packed
+
+    async def _run(self, script: Script, tenant_id: str, month: str, args: bytes):
+        packed = script.head + self._keys(tenant_id, month) + args
+        return await self._pool.evalsha(script, packed)
 
     async def admit(
         self,
@@ -106,24 +138,25 @@ class RedisLimits:
         month = month_key(now or datetime.now(UTC))
         if limits.unlimited:
             return Admission(request_id, tenant_id, 0, 0, month, hosted, "none")
-        keys, prefix = self._keys(tenant_id, month)
-        args = [
-            prefix,
-            request_id,
-            _limit(limits.rpm),
-            _limit(limits.tpm),
-            _limit(limits.concurrency),
-            _limit(limits.monthly_credits_n),
-            tokens,
-            credits_n,
-            1 if hosted else 0,
-            self._ttl_ms,
-            month,
-        ]
-        reply = await self._admit(keys=keys, args=args)
+        # ARGV 2-11 (ARGV[1], the month prefix, goes with the keys).
+        args = (
+            bulk(request_id.encode())
+            + _ints(
+                _limit(limits.rpm),
+                _limit(limits.tpm),
+                _limit(limits.concurrency),
+                _limit(limits.monthly_credits_n),
+                tokens,
+                credits_n,
+                1 if hosted else 0,
+                self._ttl_ms,
+            )
+            + bulk(month.encode())
+        )
+        reply = await self._run(self._admit, tenant_id, month, args)
         if reply[0] == UNSEEDED:
             await self._seed_from_source(tenant_id, month)
-            reply = await self._admit(keys=keys, args=args)
+            reply = await self._run(self._admit, tenant_id, month, args)
         verdict = Verdict(*(int(x) for x in reply))
         headers = window.render(limits, verdict, tokens=tokens, credits_n=credits_n)
         budgeted = hosted and limits.monthly_credits_n is not None
@@ -142,33 +175,31 @@ class RedisLimits:
     async def _finish_one(self, admission: Admission, tokens: int, credits_n: int) -> bool:
         if admission.engine == "none":
             return False
-        keys, prefix = self._keys(admission.tenant_id, admission.month)
-        hosted = 1 if admission.hosted else 0
-        args = [prefix, admission.request_id, tokens, credits_n, hosted, self._ttl_ms]
-        return bool(await self._finish(keys=keys, args=args))
+        args = bulk(admission.request_id.encode()) + _ints(
+            tokens, credits_n, 1 if admission.hosted else 0, self._ttl_ms
+        )
+        return bool(await self._run(self._finish, admission.tenant_id, admission.month, args))
 
     async def usage(self, tenant_id: str, now: datetime | None = None) -> tuple[int, int]:
         month = month_key(now or datetime.now(UTC))
-        keys, prefix = self._keys(tenant_id, month)
-        used, reserved = await self._usage(keys=keys, args=[prefix])
+        used, reserved = await self._run(self._usage, tenant_id, month, b"")
         if int(used) < 0:
             await self._seed_from_source(tenant_id, month)
-            used, reserved = await self._usage(keys=keys, args=[prefix])
+            used, reserved = await self._run(self._usage, tenant_id, month, b"")
         return int(used), int(reserved)
 
     async def seed_month(self, tenant_id: str, month: str, used_n: int) -> None:
-        keys, prefix = self._keys(tenant_id, month)
-        await self._seed_script(keys=keys, args=[prefix, used_n])
+        await self._run(self._seed_script, tenant_id, month, _ints(used_n))
 
     async def add_used(self, tenant_id: str, month: str, credits_n: int) -> bool:
         """Add credits spent elsewhere (the fallback's catch-up) to a seeded month."""
-        keys, prefix = self._keys(tenant_id, month)
-        return bool(await self._add_used(keys=keys, args=[prefix, credits_n]))
+        return bool(await self._run(self._add_used, tenant_id, month, _ints(credits_n)))
 
     async def ping(self) -> None:
-        await self.client.ping()
+        await self._pool.command(b"PING")
 
     async def aclose(self) -> None:
+        await self._pool.aclose()
         await self.client.aclose()
 
     async def _seed_from_source(self, tenant_id: str, month: str) -> None:

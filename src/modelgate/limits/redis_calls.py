@@ -1,0 +1,144 @@
+"""The limits engine's own way of talking to Redis: a lean pool and pre-packed
+commands, because redis-py's general path cost more CPU than the limits may.
+
+Measured (docs/performance.md, "Limits cost"): one EVALSHA through
+``Script.__call__`` cost about 85 µs of CPU, of which about 33 µs was
+``BlockingConnectionPool``'s get and release (a condition, a timeout context, the
+observability records of redis-py 8) and about 23 µs the general command path
+(an encoder call per argument, the retry wrapper, events); the socket write and
+the reply read were about 28 µs. Two of them per call (admit, settle) were far
+over the 10 % of a call the limits may cost. So here:
+
+* ``LeanPool`` keeps idle connections in a LIFO list and hands one over in a
+  list pop; only when all ``size`` connections are busy does a caller wait (a
+  future, at most ``timeout``, then ``ConnectionError`` as redis-py's pool).
+  Its connections are made by the client's pool (same URL, timeouts, no
+  retries) but are only ever counted here, so ``size`` bounds them all.
+* A command is packed once into RESP bytes (``Packed``: the fixed head and the
+  tenant's keys are cached; the figures are appended per call).
+* The read alone is timed (``timeout`` per reply, then the connection is dropped
+  and redis's ``TimeoutError`` raised): redis-py's ``socket_timeout`` would also wrap each
+  write in ``asyncio.wait_for``, a task per command (9–18 µs of CPU each, measured),
+  for a write of a few hundred bytes that a socket buffer always takes at once (a
+  connection never has more than one command outstanding).
+* A failure or a cancellation while a connection is out disconnects it before
+  it goes back, so a half-read reply can never reach the next caller; it
+  reconnects on its next use.
+* NOSCRIPT (Redis restarted, its script cache empty) loads the script on that
+  connection and sends the command once more, as redis-py's ``Script`` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import ConnectionError, NoScriptError
+from redis.exceptions import TimeoutError as ReplyTimeout
+
+
+def bulk(value: bytes) -> bytes:
+    """One RESP bulk string."""
+    return b"$%d\r\n%b\r\n" % (len(value), value)
+
+
+def pack(*parts: bytes) -> bytes:
+    """A whole RESP command from its already encoded parts."""
+    return b"*%d\r\n" % len(parts) + b"".join(bulk(part) for part in parts)
+
+
+class Script:
+    """One Lua script: its source and SHA-1, and the packed head of its EVALSHA."""
+
+    def __init__(self, source: str, sha: str, numkeys: int, numargs: int) -> None:
+        self.load = pack(b"SCRIPT", b"LOAD", source.encode())
+        # *<count> EVALSHA <sha> <numkeys>: the same for every call of this script.
+        self.head = b"*%d\r\n" % (3 + numkeys + numargs) + bulk(b"EVALSHA") + bulk(
+            sha.encode()) + bulk(b"%d" % numkeys)
+
+
+class LeanPool:
+    """At most ``size`` connections to the client's Redis (module docstring)."""
+
+    def __init__(self, client: Redis, *, size: int, timeout: float) -> None:
+        pool = client.connection_pool
+        self._connection_class = pool.connection_class
+        self._connection_kwargs = {**pool.connection_kwargs, "socket_timeout": None}
+        # Each reply waits at most the client's socket timeout (else the pool's wait).
+        self._read_timeout = pool.connection_kwargs.get("socket_timeout") or timeout
+        self._size = size
+        self._timeout = timeout
+        self._idle: list[AbstractConnection] = []
+        self._all: set[AbstractConnection] = set()
+        self._waiters: deque[asyncio.Future[AbstractConnection]] = deque()
+
+    async def evalsha(self, script: Script, packed: bytes) -> Any:
+        """Run ``script`` with ``packed`` (its head, keys and arguments); its reply."""
+        connection = await self._acquire()
+        try:
+            await connection.send_packed_command(packed, check_health=False)
+            try:
+                return await self._read(connection)
+            except NoScriptError:
+                await connection.send_packed_command(script.load, check_health=False)
+                await self._read(connection)
+                await connection.send_packed_command(packed, check_health=False)
+                return await self._read(connection)
+        except BaseException:
+            await connection.disconnect(nowait=True)
+            raise
+        finally:
+            self._release(connection)
+
+    async def command(self, *parts: bytes) -> Any:
+        """Any other command (PING): rare, so packed on the spot."""
+        connection = await self._acquire()
+        try:
+            await connection.send_packed_command(pack(*parts), check_health=False)
+            return await self._read(connection)
+        except BaseException:
+            await connection.disconnect(nowait=True)
+            raise
+        finally:
+            self._release(connection)
+
+    async def _read(self, connection: AbstractConnection) -> Any:
+        # With a timeout given, redis-py answers None when it passes (no script
+        # of ours returns nil): the caller disconnects, as for any failure.
+        reply = await connection.read_response(timeout=self._read_timeout)
+        if reply is None:
+            raise ReplyTimeout("Timeout reading from redis")
+        return reply
+
+    async def aclose(self) -> None:
+        for connection in list(self._all):
+            await connection.disconnect()
+
+    async def _acquire(self) -> AbstractConnection:
+        if self._idle:
+            return self._idle.pop()
+        if len(self._all) < self._size:
+            connection = self._connection_class(**self._connection_kwargs)
+            self._all.add(connection)
+            return connection  # it connects on its first command
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            return await asyncio.wait_for(waiter, self._timeout)
+        except BaseException as exc:
+            if waiter.done() and not waiter.cancelled():
+                self._release(waiter.result())  # handed over just as the wait ended
+            if isinstance(exc, TimeoutError):
+                raise ConnectionError("No connection available.") from None
+            raise
+
+    def _release(self, connection: AbstractConnection) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(connection)
+                return
+        self._idle.append(connection)
