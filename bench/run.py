@@ -222,25 +222,34 @@ def main() -> int:
     return 0
 
 
+def cost_script(what: str, script: str, options: list[str]) -> tuple[dict, str] | None:
+    """Run one in-process cost script (metering_cost.py, limits_cost.py): its last
+    line's ``key=value`` figures and its whole output; None (and why) if it failed."""
+    done = subprocess.run(
+        [sys.executable, str(HERE / script), *options],
+        capture_output=True, text=True, timeout=900, check=False, cwd=HERE,
+    )
+    print(done.stdout.rstrip(), flush=True)
+    if done.returncode != 0:
+        print(f"   {what} failed: {done.stderr.strip()[-2000:]}", flush=True)
+        return None
+    last = done.stdout.strip().splitlines()[-1]
+    return {key: float(value) for key, value in (item.split("=", 1) for item in last.split())}, \
+        done.stdout
+
+
 def metering_cost(args: argparse.Namespace, *, sqlite: bool) -> dict | None:
     """Metering's CPU per call, metered against unmetered (metering_cost.py), on the
     same database kind as the modelgate target; None (and why) if it failed."""
     print(f"-- metering cost: {args.metering_calls:,} calls of each kind", flush=True)
     database = ["--sqlite"] if sqlite else ["--postgres", args.postgres]
-    done = subprocess.run(
-        [sys.executable, str(HERE / "metering_cost.py"), "--calls", str(args.metering_calls),
-         *database],
-        capture_output=True, text=True, timeout=900, check=False, cwd=HERE,
-    )
-    print(done.stdout.rstrip(), flush=True)
-    if done.returncode != 0:
-        print(f"   metering cost failed: {done.stderr.strip()[-2000:]}", flush=True)
+    ran = cost_script("metering cost", "metering_cost.py",
+                      ["--calls", str(args.metering_calls), *database])
+    if ran is None:
         return None
-    last = done.stdout.strip().splitlines()[-1]
-    figures: dict = {key: float(value) for key, value in
-                     (item.split("=", 1) for item in last.split())}
+    figures, output = ran
     figures["calls"] = args.metering_calls
-    figures["database"] = "sqlite" if "sqlite" in done.stdout.splitlines()[0] else "postgresql"
+    figures["database"] = "sqlite" if "sqlite" in output.splitlines()[0] else "postgresql"
     return figures
 
 
@@ -248,18 +257,11 @@ def limits_cost(args: argparse.Namespace) -> dict | None:
     """The limits' CPU per call on Redis, limited against unlimited (limits_cost.py),
     at concurrency 1 and 16; None (and why) if it failed."""
     print(f"-- limits cost: {args.limits_calls:,} calls per concurrency", flush=True)
-    done = subprocess.run(
-        [sys.executable, str(HERE / "limits_cost.py"), "--calls", str(args.limits_calls),
-         "--concurrency", "1,16"],
-        capture_output=True, text=True, timeout=900, check=False, cwd=HERE,
-    )
-    print(done.stdout.rstrip(), flush=True)
-    if done.returncode != 0:
-        print(f"   limits cost failed: {done.stderr.strip()[-2000:]}", flush=True)
+    ran = cost_script("limits cost", "limits_cost.py",
+                      ["--calls", str(args.limits_calls), "--concurrency", "1,16"])
+    if ran is None:
         return None
-    last = done.stdout.strip().splitlines()[-1]
-    figures: dict = {key: float(value) for key, value in
-                     (item.split("=", 1) for item in last.split())}
+    figures, _ = ran
     figures["calls"] = args.limits_calls
     return figures
 

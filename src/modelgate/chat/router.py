@@ -101,7 +101,7 @@ async def _serve(
         body_bytes=len(request_body),
         requested_output=chat.output_limit,
         model=call.model,
-        hosted=call.key_source == "hosted",
+        hosted=call.target.hosted,
         margin=gateway.settings.credit_margin,
     )
     headers = call.headers()

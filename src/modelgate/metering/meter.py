@@ -3,11 +3,12 @@
 The chat router opens a ``CallMeter`` as soon as the caller is authenticated and
 closes it on every way out (answer, error, client gone, stream cut)::
 
-    meter = CallMeter.open(principal, endpoint="chat", model=requested)
-    meter.settle(call)                 # once the model, provider and key are known
-    meter.sent()                       # the request is going upstream
-    meter.report(answer["usage"])      # the provider's own counts (OpenAI's shape)
-    sink.submit(meter.close(status))   # or close_estimated(...) off the event loop
+    meter = CallMeter.open(principal, endpoint="chat")
+    meter.requested(body, stream=chat.stream)
+    meter.settle(spec=…, provider=…, source=…)   # once the model, provider and key are known
+    meter.sent()                                 # the request is going upstream
+    meter.answered(answer)                       # or relayed(chunk) + report(usage) for streams
+    gateway.usage.finish(meter, status)          # metering/sink.py: priced, counted, queued
 
 Every adapter answers in OpenAI's shape, usage included (the translating ones
 convert Anthropic's and Gemini's counts), so usage is read here once, from that
@@ -101,13 +102,13 @@ class CallMeter:
         self._body: dict[str, Any] | None = None
 
     @classmethod
-    def open(cls, principal: Principal, *, endpoint: Endpoint, model: str = "") -> CallMeter:
+    def open(cls, principal: Principal, *, endpoint: Endpoint) -> CallMeter:
         return cls(
             tenant_id=principal.tenant_id,
             token_prefix=principal.token_prefix,
             request_id=request_id_var.get() or "",
             endpoint=endpoint,
-            model=model,
+            model="",  # until the body is read (``requested``)
         )
 
     # ── what the call learns, in order ─────────────────────────────────────────
@@ -120,13 +121,11 @@ class CallMeter:
         self.stream = bool(stream)
         self._body = body
 
-    def settle(
-        self, *, spec: ModelSpec, provider: str, source: str, name: str | None = None
-    ) -> None:
+    def settle(self, *, spec: ModelSpec, provider: str, source: str) -> None:
         """The call resolved. ``model`` becomes the name as resolved (CONTRACT-2): the
         catalog id however it was spelled ("GPT-4o-2024-08-06" is "gpt-4o", so usage
-        groups by model in one row), or ``name``, a config's or group's name."""
-        self.model = (name or spec.id)[:200]
+        groups by model in one row)."""
+        self.model = spec.id[:200]
         self.spec = spec
         self.base_model = spec.id
         self.provider = provider

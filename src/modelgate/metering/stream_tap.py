@@ -30,7 +30,8 @@ async def metered(
 ) -> AsyncIterator[bytes]:
     async with aclosing(chunks):  # type: ignore[type-var]
         async for chunk in chunks:
-            if _USAGE_OBJECT.search(chunk) is not None:
+            # The plain byte search first: most chunks hold no "usage" at all.
+            if b'"usage"' in chunk and _USAGE_OBJECT.search(chunk) is not None:
                 chunk = _take_usage(chunk, meter, client_wants_usage)
                 if not chunk:
                     continue
