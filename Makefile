@@ -8,6 +8,13 @@ PORT ?= 8080
 
 .PHONY: serve test bench clean
 
+# The console's browser tests (tests/console) drive Debian's Chromium headless;
+# Playwright's own browser download is not used. Installed once, when missing
+# (sudo when not root). Without apt-get it says so and goes on: those tests then
+# skip, or fail under CI=true.
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -17,8 +24,18 @@ $(BIN)/.installed: pyproject.toml
 serve: $(BIN)/.installed
 	$(BIN)/modelgate serve --host $(HOST) --port $(PORT)
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed $(CHROMIUM)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+$(CHROMIUM):
+	@if command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Debian's chromium for the console tests..."; \
+		$(SUDO) apt-get update -qq >/dev/null && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+		|| echo "warning: could not install chromium; the console tests need $(CHROMIUM)"; \
+	else \
+		echo "warning: no apt-get; install Chromium at $(CHROMIUM) for the console tests"; \
+	fi
 
 $(BIN)/.bench-installed: $(BIN)/.installed bench/requirements.txt
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt

@@ -5,6 +5,8 @@ It is the fallback when wrk is absent, and the soak's client. Raw asyncio protoc
 with httptools (no HTTP client library in the way), so one core drives thousands of
 calls per second. A call counts as an error unless it answers 200 and, for a stream,
 ends with ``data: [DONE]`` (a stream cut short or ended by an error event is an error).
+Per successful call it also records the time to the first byte of the answer's body
+(``ttfb_p50_ms``: for a stream, its first event).
 
 Run for a time (``duration``) or for a number of calls (``total``), whichever the
 caller gives; loopback only.
@@ -27,6 +29,7 @@ DONE = b"data: [DONE]"
 @dataclass
 class Outcome:
     latencies: list[float] = field(default_factory=list)  # seconds, successful calls
+    ttfbs: list[float] = field(default_factory=list)  # seconds to the first body byte, same calls
     errors: int = 0
     error_kinds: dict[str, int] = field(default_factory=dict)
     elapsed: float = 0.0
@@ -35,10 +38,11 @@ class Outcome:
         self.errors += 1
         self.error_kinds[kind] = self.error_kinds.get(kind, 0) + 1
 
-    def percentile_ms(self, q: float) -> float | None:
-        if not self.latencies:
+    def percentile_ms(self, q: float, of: list[float] | None = None) -> float | None:
+        values = self.latencies if of is None else of
+        if not values:
             return None
-        ordered = sorted(self.latencies)
+        ordered = sorted(values)
         return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] * 1000
 
     def summary(self) -> dict:
@@ -51,6 +55,7 @@ class Outcome:
             "rps": round(calls / self.elapsed, 1) if self.elapsed else 0.0,
             "p50_ms": _round(self.percentile_ms(50)),
             "p99_ms": _round(self.percentile_ms(99)),
+            "ttfb_p50_ms": _round(self.percentile_ms(50, self.ttfbs)),
         }
 
 
@@ -80,6 +85,7 @@ class Connection(asyncio.Protocol):
         self.parser = httptools.HttpResponseParser(self)
         self.waiter: asyncio.Future | None = None
         self.tail = b""
+        self.first_body_at: float | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -96,8 +102,11 @@ class Connection(asyncio.Protocol):
 
     def on_message_begin(self) -> None:
         self.tail = b""
+        self.first_body_at = None
 
     def on_body(self, body: bytes) -> None:
+        if self.first_body_at is None:
+            self.first_body_at = time.perf_counter()
         self.tail = (self.tail + body)[-64:]  # enough to see the last event
 
     def on_message_complete(self) -> None:
@@ -152,6 +161,7 @@ async def _worker(host, port, request, stream, outcome, stop, budget, timeout) -
             outcome.fail("stream_incomplete")
         else:
             outcome.latencies.append(time.perf_counter() - started)
+            outcome.ttfbs.append((conn.first_body_at or time.perf_counter()) - started)
         if not keep_alive:
             conn.transport.close()
             conn = None

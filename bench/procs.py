@@ -158,14 +158,20 @@ def tree(pid: int) -> list[int]:
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of ``pid`` and its live descendants (all threads), in seconds."""
-    total = 0
+    return sum(cpu_by_process(pid).values())
+
+
+def cpu_by_process(pid: int) -> dict[int, float]:
+    """User + system CPU seconds of ``pid`` and of each live descendant, by pid (how a
+    multi-worker server's load is shared between its workers)."""
+    found = {}
     for member in tree(pid):
         try:
             fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return total / TICKS
+        found[member] = (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (14, 15)
+    return found
 
 
 def rss_mb(pid: int) -> float:

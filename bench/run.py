@@ -1,12 +1,13 @@
-"""The benchmark of issue 7: the same closed-loop load, in turn, against the fake
-upstream itself (``direct``), a minimal FastAPI proxy (``passthrough``, the floor),
-modelgate (also with tenant limits on Redis: ``modelgate_limits``) and LiteLLM's
-proxy, all on 127.0.0.1.
+"""The benchmark of issues 7 and 17: the same closed-loop load, in turn, against the
+fake upstream itself (``direct``), a minimal FastAPI proxy (``passthrough``, the
+floor), modelgate (metering on, tenant limits on Redis), Portkey's gateway and
+LiteLLM's proxy, all on 127.0.0.1.
 
     python bench/run.py [--quick] [--json FILE] [--targets direct,modelgate] ...
 
-For each target and scenario it records calls per second, p50 and p99 latency and
-the server's CPU per call (utime+stime from /proc, its process tree, over the run).
+For each target and scenario it records calls per second, p50 and p99 latency, the
+time to the first streamed byte (stream scenarios), the server's CPU per call
+(utime+stime from /proc, its process tree, over the run) and the load generator's.
 Every run is bounded in time; every process started here is stopped at the end,
 whatever happens (each lives in its own process group).
 """
@@ -16,9 +17,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import http.client
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -42,6 +45,7 @@ SCENARIOS = {
     "chat_c1": (1, False),
     "chat_c16": (16, False),
     "chat_c64": (64, False),
+    "stream_c1": (1, True),  # the time to the first streamed byte, without queueing
     "stream_c16": (16, True),
 }
 STREAM_CHUNKS = 10
@@ -60,7 +64,9 @@ def parse_args() -> argparse.Namespace:
                         help="seconds of unmeasured load first (2; quick: 1)")
     parser.add_argument("--targets", help="comma-separated subset of the targets, in order")
     parser.add_argument("--scenarios", help=f"comma-separated subset of {', '.join(SCENARIOS)}")
-    parser.add_argument("--workers", type=int, default=1, help="server processes per proxy")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server processes of modelgate and the passthroughs (and LiteLLM); "
+                        "direct and Portkey stay one process")
     parser.add_argument("--floor-transport", choices=("httpx", "aiohttp"), default="aiohttp",
                         help="the passthrough reported as 'passthrough' (default: aiohttp, "
                         "as modelgate uses)")
@@ -74,7 +80,7 @@ def parse_args() -> argparse.Namespace:
                         "when modelgate is one (0: skip)")
     parser.add_argument("--limits-calls", type=int, default=50_000,
                         help="calls per concurrency for limits_cost.py, run after the targets "
-                        "when modelgate_limits is one (0: skip)")
+                        "when modelgate is one (0: skip)")
     parser.add_argument("--tool", choices=("wrk", "loadgen"), default=load.tool(),
                         help="load generator (default: wrk when installed)")
     args = parser.parse_args()
@@ -83,17 +89,42 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def smoke(running: targets.Running) -> None:
-    """One call and one stream must succeed before the target is measured."""
+def smoke(running: targets.Running) -> str | None:
+    """One call must succeed before the target is measured (else it is unavailable).
+    Then one stream: None if it succeeds, else why it failed (its stream scenarios
+    are then recorded as failed, with that reason, and not run)."""
     import asyncio
 
     for stream in (False, True):
         outcome = asyncio.run(run_load(running.url, body(stream), concurrency=1, total=2,
                                        headers=running.headers, stream=stream))
-        if outcome.errors:
-            kinds = ", ".join(f"{k}×{n}" for k, n in outcome.error_kinds.items())
-            raise RuntimeError(f"{'stream' if stream else 'call'} failed ({kinds}):\n"
-                               f"{running.server.log_tail()}")
+        if not outcome.errors:
+            continue
+        kinds = ", ".join(f"{k}×{n}" for k, n in outcome.error_kinds.items())
+        if not stream:
+            raise RuntimeError(f"call failed ({kinds}):\n{running.server.log_tail()}")
+        seen = probe_stream(running)
+        logged = next((found.group(0) for line in running.server.log_tail(60).splitlines()
+                       if (found := re.search(r"\w*Error\b.*", line))), None)
+        return "; ".join(filter(None, [f"every stream failed ({kinds}): {seen}",
+                                       f"server log: {logged[:200]}" if logged else None,
+                                       running.stream_failure]))
+    return None
+
+
+def probe_stream(running: targets.Running) -> str:
+    """One stream's status and the start of its body, as the target answered it."""
+    connection = http.client.HTTPConnection("127.0.0.1", running.server.port, timeout=10)
+    try:
+        connection.request("POST", targets.CHAT_PATH, body=body(True),
+                           headers={"Content-Type": "application/json", **running.headers})
+        answer = connection.getresponse()
+        head = answer.read(200).decode(errors="replace")
+        return f"HTTP {answer.status} {head!r}"
+    except OSError as exc:
+        return f"no answer ({exc})"
+    finally:
+        connection.close()
 
 
 def measure(running: targets.Running, scenario: str, args: argparse.Namespace) -> dict:
@@ -103,11 +134,27 @@ def measure(running: targets.Running, scenario: str, args: argparse.Namespace) -
     if args.warmup > 0:
         load.run(load.Load(duration=args.warmup, **spec), use=args.tool)
     pid = running.server.proc.pid
-    before = procs.cpu_seconds(pid)
+    before = procs.cpu_by_process(pid)
     result = load.run(load.Load(duration=args.duration, **spec), use=args.tool)
-    used = procs.cpu_seconds(pid) - before
+    after = procs.cpu_by_process(pid)
+    per_process = {member: after[member] - before.get(member, 0.0) for member in after}
+    used = sum(per_process.values())
     calls = result["requests"]
     result["cpu_us_per_req"] = round(used * 1e6 / calls, 1) if calls else None
+    # Where the machine's cores went: the server's, and the load generator's (it shares them).
+    seconds = result["duration_s"] or args.duration
+    result["server_cores"] = round(used / seconds, 2)
+    # Each busy process's share (a supervisor's idle CPU left out): are the workers balanced?
+    result["process_cores"] = sorted(
+        (round(cpu / seconds, 2) for cpu in per_process.values() if cpu / seconds >= 0.02),
+        reverse=True)
+    result["client_cores"] = round(result["client_cpu_s"] / seconds, 2)
+    result["client_cpu_us_per_req"] = (
+        round(result["client_cpu_s"] * 1e6 / calls, 1) if calls else None)
+    if stream and result.get("ttfb_p50_ms") is None:
+        # wrk cannot time the first byte: a short loadgen run at the same concurrency does.
+        extra = load.run(load.Load(duration=max(1.0, args.warmup), **spec), use="loadgen")
+        result["ttfb_p50_ms"] = extra["ttfb_p50_ms"]
     return result
 
 
@@ -166,8 +213,11 @@ def main() -> int:
         if name not in SCENARIOS:
             sys.exit(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
 
-    empty = {"rps": None, "p50_ms": None, "p99_ms": None, "cpu_us_per_req": None}
-    results = {s: {t: dict(empty) for t in chosen} for s in scenarios}
+    def empty(scenario: str) -> dict:
+        stream = SCENARIOS[scenario][1]
+        return {k: None for k in report.METRICS if stream or k != "ttfb_p50_ms"}
+
+    results = {s: {t: empty(s) for t in chosen} for s in scenarios}
     runs: dict[str, dict[str, dict]] = {s: {} for s in scenarios}
     meta: dict = {
         "tool": args.tool, "duration_s": args.duration, "warmup_s": args.warmup,
@@ -179,7 +229,7 @@ def main() -> int:
         },
         "machine": machine(), "versions": versions(),
         "started_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "targets": {}, "unavailable": {},
+        "targets": {}, "unavailable": {}, "failed": {},
     }
     print(f"bench: {args.tool}, {args.duration:g} s per run (+{args.warmup:g} s warm-up), "
           f"{args.workers} worker(s) per proxy, targets {', '.join(chosen)}", flush=True)
@@ -206,11 +256,13 @@ def main() -> int:
     if "modelgate" in chosen and args.metering_calls > 0:
         database = meta["targets"].get("modelgate", {}).get("database")
         meta["metering"] = metering_cost(args, sqlite=args.sqlite or database == "sqlite")
-    if "modelgate_limits" in chosen and args.limits_calls > 0:
+    if "modelgate" in chosen and args.limits_calls > 0:
         meta["limits"] = limits_cost(args)
     meta["runs"] = runs
-    meta["goals"] = (report.goals(results) + report.metering_goals(results, meta.get("metering"))
-                     + report.limits_goals(results, meta.get("limits")))
+    meta["goals"] = report.with_verdicts(
+        report.goals_17(results, runs) + report.goals(results)
+        + report.metering_goals(results, meta.get("metering"))
+        + report.limits_goals(results, meta.get("limits")))
     print(report.table(results, runs))
     print(report.goals_text(meta["goals"]))
     print(f"\n(load: {args.tool}; 2 shared cores: client, fake upstream and server compete, "
@@ -271,13 +323,23 @@ def run_target(name, starter, ctx, scenarios, args, results, runs, meta) -> None
     try:
         with starter(ctx) as running:
             meta["targets"][name] = running.notes
-            smoke(running)
+            stream_failure = smoke(running)
             for scenario in scenarios:
+                if stream_failure and SCENARIOS[scenario][1]:
+                    meta["failed"].setdefault(name, {})[scenario] = stream_failure
+                    print(f"   {scenario:<11} failed: {stream_failure}", flush=True)
+                    continue
                 result = measure(running, scenario, args)
-                runs[scenario][name] = {k: result[k] for k in ("requests", "errors", "duration_s")}
-                results[scenario][name] = {k: result[k] for k in report.METRICS}
+                runs[scenario][name] = {k: result.get(k) for k in report.RUN_FIGURES}
+                results[scenario][name] = {k: result.get(k) for k in report.METRICS}
+                if not SCENARIOS[scenario][1]:
+                    results[scenario][name].pop("ttfb_p50_ms")
+                ttfb = result.get("ttfb_p50_ms")
                 print(f"   {scenario:<11} {result['rps']:>9,.0f} rps  p50 {result['p50_ms']:.2f} ms"
-                      f"  p99 {result['p99_ms']:.2f} ms  cpu {result['cpu_us_per_req']} µs/req"
+                      f"  p99 {result['p99_ms']:.2f} ms"
+                      + (f"  ttfb {ttfb:.2f} ms" if SCENARIOS[scenario][1] and ttfb else "")
+                      + f"  cpu {result['cpu_us_per_req']} µs/req"
+                      f"  (server {result['server_cores']} {result['process_cores']} + client {result['client_cores']} cores)"
                       f"  errors {result['errors']}", flush=True)
     except Exception as exc:  # noqa: BLE001  any failure of one target must not stop the rest
         # A peer that cannot be installed or started is recorded, and the run goes on.

@@ -28,7 +28,7 @@ from modelgate.tenants import service as tenants
 from modelgate.tenants.tokens import Scope
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-# The modelgate_limits target's tenant limits: every figure set, each far too high
+# The modelgate target's tenant limits: every figure set, each far too high
 # ever to refuse (the largest the CLI takes), so every call pays the engine's work.
 HIGH_LIMIT = limits_service.MAX_COUNT
 BYOK_KEY = "sk-bench-byok-0123456789abcdef"
@@ -39,6 +39,7 @@ class SeededGateway:
     database: str  # "postgresql" or "sqlite"
     env: dict[str, str]  # MODELGATE_* for ``modelgate serve``
     token: str
+    tenant_id: str
 
 
 async def _admin(server_url: str, statement: str) -> None:
@@ -50,11 +51,14 @@ async def _admin(server_url: str, statement: str) -> None:
         await engine.dispose()
 
 
-async def _seed(url: str, keyring_spec: str, upstream_v1: str, *, limited: bool) -> str:
+async def _seed(
+    url: str, keyring_spec: str, upstream_v1: str, *, limited: bool
+) -> tuple[str, str]:
     engine = create_engine(url)
     try:
         async with session_factory(engine)() as session, session.begin():
             tenant = await tenants.create_tenant(session, name="bench")
+            tenant_id = tenant.id
             token = await tenants.create_token(
                 session, tenant=tenant, scopes=[Scope.RUNS_WRITE], name="bench"
             )
@@ -67,7 +71,7 @@ async def _seed(url: str, keyring_spec: str, upstream_v1: str, *, limited: bool)
                     session, tenant.id, rpm=HIGH_LIMIT, tpm=HIGH_LIMIT, concurrency=HIGH_LIMIT,
                     monthly_credits=Decimal(limits_service.MAX_CREDITS_N).scaleb(-9),
                 )
-        return token
+        return token, tenant_id
     finally:
         await engine.dispose()
 
@@ -93,7 +97,7 @@ def seeded_database(
     keyring = generate_keyring_spec("bench")
     try:
         migrate.upgrade(url)
-        token = asyncio.run(_seed(url, keyring, f"{upstream}/v1", limited=limited))
+        token, tenant_id = asyncio.run(_seed(url, keyring, f"{upstream}/v1", limited=limited))
         yield SeededGateway(
             database="postgresql" if created else "sqlite",
             env={
@@ -103,6 +107,7 @@ def seeded_database(
                 "MODELGATE_ALLOW_PRIVATE_BASE_URLS": "true",
             },
             token=token,
+            tenant_id=tenant_id,
         )
     finally:
         if created:

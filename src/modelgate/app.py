@@ -16,6 +16,8 @@ from modelgate.audit.router import router as audit_router
 from modelgate.catalog import Catalog, load_catalog
 from modelgate.catalog.router import router as catalog_router
 from modelgate.chat.router import router as chat_router
+from modelgate.console.router import router as console_router
+from modelgate.embeddings.router import router as embeddings_router
 from modelgate.cluster import build_invalidations
 from modelgate.config import Settings, load_settings
 from modelgate.db import create_engine, session_factory
@@ -42,6 +44,9 @@ from modelgate.limits.engine import build_limits
 from modelgate.limits.gate import Settlements
 from modelgate.limits.service import month_seed
 from modelgate.tenants.auth import TokenCache
+from modelgate.tenant_cache import TenantCache
+from modelgate.tenant_models.router import router as tenant_models_router
+from modelgate.tenant_models.service import load_tenant_models
 from modelgate.tenants.router import router as tenant_router
 
 
@@ -105,6 +110,7 @@ def build_gateway(settings: Settings, catalog: Catalog, keyring: KeyProvider) ->
         ),
         limits=limits,
         tenant_limits=LimitsCache(sessions, ttl=settings.key_cache_ttl),
+        tenant_models=TenantCache(sessions, load_tenant_models, ttl=settings.key_cache_ttl),
         upstream_base_urls={
             spec.id: settings.base_url_overrides.get(spec.id, spec.base_url)
             for spec in catalog.providers
@@ -122,6 +128,10 @@ def register_caches(gateway: Gateway) -> None:
     invalidations.register("keys", drop=keys.invalidate, clear=keys.clear)
     limits = gateway.tenant_limits
     invalidations.register("limits", drop=limits.drop, clear=limits.clear)
+    # Configs and groups live in one snapshot per tenant: a change to either drops it.
+    tenant_models = gateway.tenant_models
+    invalidations.register("configs", drop=tenant_models.drop, clear=tenant_models.clear)
+    invalidations.register("groups", drop=tenant_models.drop)
 
 
 def create_app(settings: Settings | None = None, *, log_stream: TextIO | None = None) -> FastAPI:
@@ -168,9 +178,10 @@ def create_app(settings: Settings | None = None, *, log_stream: TextIO | None = 
     app.add_middleware(GatewayMiddleware, max_body_bytes=settings.max_body_bytes)
     for router in (
         health_router, chat_router, catalog_router, keys_router, tenant_router, audit_router,
-        usage_router, limits_router,
+        usage_router, limits_router, tenant_models_router, embeddings_router,
     ):
         app.include_router(router)
     app.include_router(metrics_router)  # the operator's scrape; not in the OpenAPI document
+    app.include_router(console_router)  # static pages at /console; not in the OpenAPI document
     openapi_doc.install(app)
     return app

@@ -5,10 +5,12 @@ The tree (each class fixes status, OpenAI ``type`` and ``code``):
     GatewayError
     ├── InvalidRequest (400)            ─ ApiVersionInvalid, InvalidJSON
     ├── ValidationFailed (422)          ─ ModelKeyMissing, BaseUrlInvalid,
-    │                                     BaseUrlNotSupported, KeyUnavailable
+    │                                     BaseUrlNotSupported, KeyUnavailable,
+    │                                     ModelTypeMismatch
     ├── InvalidToken (401)
     ├── InsufficientScope (403)
     ├── NotFound (404)                  ─ ModelNotFound, ProviderNotFound
+    ├── Conflict (409)                  ─ ModelNameTaken
     ├── ModelRetired (410)
     ├── PayloadTooLarge (413)
     ├── RateLimitExceeded (429, retry)  ─ rpm, tpm or concurrency (Retry-After)
@@ -101,6 +103,13 @@ class KeyUnavailable(ValidationFailed):
     code = "key_unavailable"
 
 
+class ModelTypeMismatch(ValidationFailed):
+    """A chat call on a model that is not ``chat_completion``, or an embeddings
+    call on one that is not ``embedding`` (CONTRACT-2, param ``model``)."""
+
+    code = "model_type_mismatch"
+
+
 class InvalidToken(GatewayError):
     status_code = 401
     type = "authentication_error"
@@ -131,6 +140,19 @@ class MethodNotAllowed(GatewayError):
     status_code = 405
     type = "invalid_request_error"
     code = "method_not_allowed"
+
+
+class Conflict(GatewayError):
+    status_code = 409
+    type = "invalid_request_error"
+    code = "conflict"
+
+
+class ModelNameTaken(Conflict):
+    """A config or group name that the tenant already uses (configs and groups
+    share one namespace, case-insensitive) or that is a catalog id or alias."""
+
+    code = "model_name_taken"
 
 
 class ModelRetired(GatewayError):

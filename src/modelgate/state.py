@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -16,6 +16,9 @@ from modelgate.limits.engine import LimitsEngine
 from modelgate.metering.sink import UsageSink
 from modelgate.providers.registry import ProviderRegistry
 from modelgate.providers.tenant_slots import TenantSlots
+from modelgate.routing.cooldown import Cooldowns
+from modelgate.tenant_cache import TenantCache
+from modelgate.tenant_models.entries import TenantModels
 from modelgate.tenants.auth import TokenCache
 
 
@@ -38,5 +41,9 @@ class Gateway:
     # Platform limits per tenant: the counting engine and each tenant's cached figures.
     limits: LimitsEngine
     tenant_limits: LimitsCache
+    # Each tenant's model configs and groups (tenant_models/), matched before the catalog.
+    tenant_models: TenantCache[TenantModels]
     # Where each provider's calls go: MODELGATE_<PROVIDER>_BASE_URL, else the catalog's.
     upstream_base_urls: dict[str, str]
+    # Group members that just failed, tried last for a few seconds (routing/cooldown.py).
+    cooldowns: Cooldowns = field(default_factory=Cooldowns)

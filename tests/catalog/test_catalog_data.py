@@ -186,8 +186,9 @@ def test_every_seed_model_has_the_tables_figures(
 
 def test_model_counts_per_provider(catalog: Catalog) -> None:
     counts = Counter(m.provider for m in catalog.models)
-    # 001's rows plus 000's curated models that 001 does not list.
-    assert counts == {"openai": 31, "anthropic": 11, "google": 9, "deepseek": 2, "groq": 12}
+    # 001's rows plus 000's curated models that 001 does not list, plus the
+    # embedding models CONTRACT-2 names (two OpenAI, one Google).
+    assert counts == {"openai": 33, "anthropic": 11, "google": 10, "deepseek": 2, "groq": 12}
     assert Counter(row[0] for row in SEED_ROWS) == {
         "openai": 29,
         "anthropic": 9,
@@ -195,7 +196,7 @@ def test_model_counts_per_provider(catalog: Catalog) -> None:
         "deepseek": 2,
         "groq": 12,
     }
-    assert len({m.id for m in catalog.models}) == len(catalog.models) == 65
+    assert len({m.id for m in catalog.models}) == len(catalog.models) == 68
 
 
 def test_curated_set_is_000_in_order_and_leads_each_group(catalog: Catalog) -> None:
@@ -361,6 +362,9 @@ def test_model_types(catalog: Catalog) -> None:
         "o3-deep-research": "agent",
         "meta-llama/llama-prompt-guard-2-22m": "generic",
         "meta-llama/llama-prompt-guard-2-86m": "generic",
+        "text-embedding-3-small": "embedding",
+        "text-embedding-3-large": "embedding",
+        "gemini-embedding-001": "embedding",
     }
 
 

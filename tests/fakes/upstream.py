@@ -12,7 +12,9 @@ scripted ``cut`` drops the connection mid-stream, as a crashing upstream would.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -117,6 +119,51 @@ GEMINI_ANSWER = {
 }
 
 
+# Embeddings: vectors whose values are exact in float32 (input index + j/8), so a
+# test can compare floats with base64 bytes exactly; this many by default.
+FAKE_EMBEDDING_DIMENSIONS = 8
+
+
+def fake_vector(index: int, dimensions: int) -> list[float]:
+    return [index + j / 8 for j in range(dimensions)]
+
+
+def openai_embeddings_answer(body: Any) -> dict[str, Any]:
+    """OpenAI's answer: one vector per input (a string, strings, token arrays),
+    ``dimensions`` long, base64 (float32, little-endian) when asked, as OpenAI does."""
+    body = body if isinstance(body, dict) else {}
+    raw = body.get("input")
+    if isinstance(raw, str) or (isinstance(raw, list) and raw and isinstance(raw[0], int)):
+        inputs: list[Any] = [raw]
+    else:
+        inputs = raw if isinstance(raw, list) else []
+    dimensions = body.get("dimensions") or FAKE_EMBEDDING_DIMENSIONS
+    data = []
+    for i in range(len(inputs)):
+        vector: Any = fake_vector(i, dimensions)
+        if body.get("encoding_format") == "base64":
+            vector = base64.b64encode(struct.pack(f"<{dimensions}f", *vector)).decode()
+        data.append({"object": "embedding", "index": i, "embedding": vector})
+    return {
+        "object": "list",
+        "data": data,
+        "model": str(body.get("model", "?")) + "-v3",
+        "usage": {"prompt_tokens": 3 * len(inputs), "total_tokens": 3 * len(inputs)},
+    }
+
+
+def gemini_embeddings_answer(body: Any) -> dict[str, Any]:
+    """Gemini's batchEmbedContents answer: ``{"embeddings": [{"values": [...]}]}``,
+    one per request, ``outputDimensionality`` long; no token counts (as Gemini)."""
+    requests = body.get("requests", []) if isinstance(body, dict) else []
+    return {
+        "embeddings": [
+            {"values": fake_vector(i, r.get("outputDimensionality") or FAKE_EMBEDDING_DIMENSIONS)}
+            for i, r in enumerate(requests)
+        ]
+    }
+
+
 class FakeUpstream:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
@@ -158,6 +205,10 @@ class FakeUpstream:
                           content_type="text/event-stream")
         if path.endswith(":generateContent"):
             return json_script(GEMINI_ANSWER)
+        if path.endswith("/embeddings"):
+            return json_script(openai_embeddings_answer(body))
+        if path.endswith(":batchEmbedContents"):
+            return json_script(gemini_embeddings_answer(body))
         return json_script({"error": {"message": "no such path"}}, 404)
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:

@@ -14,7 +14,7 @@ from tests.conftest import PG_ADMIN_URL, _pg_admin
 
 EXPECTED = {
     "tenants", "tenant_settings", "api_tokens", "provider_keys", "audit_log",
-    "usage_events", "usage_daily", "tenant_limits",
+    "usage_events", "usage_daily", "tenant_limits", "tenant_models",
 }
 
 

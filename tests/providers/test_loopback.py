@@ -60,7 +60,9 @@ async def test_a_whole_stream_over_real_http(providers) -> None:
 
 
 async def test_a_real_idle_timeout_mid_stream_ends_with_an_error_event(providers) -> None:
-    first = split_events(fixture("openai_text.sse"))[0]
+    # The role-only delta and the first content: the stream has begun (before the
+    # first content, a failure raises instead: providers/holdback.py).
+    first = b"".join(split_events(fixture("openai_text.sse"))[:2])
     server = LoopbackServer(SSE_HEAD, [chunked(first), 3.0])
     async with server.running():
         adapter = providers.adapter_for("openai")

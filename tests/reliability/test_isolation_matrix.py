@@ -10,6 +10,9 @@ from the app itself, so a new route cannot be forgotten) is called as:
 - A's token without the scope it needs ..... 403 insufficient_scope
 - tenant B's admin token ................... B's own data (2xx) or 404; never A's
 
+Paths may name A's own objects (``{a_config}``, ``{a_group}``: A's model config
+and model group ids), so that B is seen asking for them by id.
+
 No answer may carry any of A's markers, and A's data is unchanged at the end.
 Finally a key row copied from A to B in the database is refused
 (``key_unavailable``) and the upstream never sees a request with it.
@@ -36,11 +39,15 @@ from tests.support import RunningGateway, SeededTenant, run_gateway, seed_tenant
 A_KEY = "sk-isolation-canary-tenant-a-0123456789"
 A_BASE_URL = "http://10.99.88.77/v1"  # private: allowed here, and unmistakable
 A_REQUEST_ID = "req-isolation-tenant-a-marker"
+A_CONFIG_NAME = "isolation-a-config-marker"
+A_GROUP_NAME = "isolation-a-group-marker"
 CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}
+EMBED = {"model": "text-embedding-3-small", "input": "Hi"}
 
 # One concrete request per route: (path, JSON body or None), and the scope it needs.
 REQUESTS: dict[tuple[str, str], tuple[str, dict | None, str]] = {
     ("POST", "/v1/chat/completions"): ("/v1/chat/completions", CHAT, "write"),
+    ("POST", "/v1/embeddings"): ("/v1/embeddings", EMBED, "write"),
     ("GET", "/v1/models"): ("/v1/models", None, "read"),
     ("GET", "/v1/tenant/models"): ("/v1/tenant/models", None, "read"),
     ("GET", "/v1/tenant/models/{model_id}"): ("/v1/tenant/models/gpt-4o", None, "read"),
@@ -57,6 +64,40 @@ REQUESTS: dict[tuple[str, str], tuple[str, dict | None, str]] = {
     ),
     ("GET", "/v1/tenant/usage/events"): ("/v1/tenant/usage/events?limit=100", None, "admin"),
     ("GET", "/v1/tenant/limits"): ("/v1/tenant/limits", None, "read"),
+    ("POST", "/v1/tenant/model_configs"): (
+        "/v1/tenant/model_configs", {"name": "isolation-b-config", "base_model": "gpt-4o"}, "admin"
+    ),
+    ("GET", "/v1/tenant/model_configs"): ("/v1/tenant/model_configs", None, "read"),
+    ("GET", "/v1/tenant/model_configs/{config_id}"): (
+        "/v1/tenant/model_configs/{a_config}", None, "read"
+    ),
+    ("PATCH", "/v1/tenant/model_configs/{config_id}"): (
+        "/v1/tenant/model_configs/{a_config}", {"enabled": False, "name": "taken-by-b"}, "admin"
+    ),
+    ("DELETE", "/v1/tenant/model_configs/{config_id}"): (
+        "/v1/tenant/model_configs/{a_config}", None, "admin"
+    ),
+    ("POST", "/v1/tenant/model_groups"): (
+        "/v1/tenant/model_groups",
+        {"name": "isolation-b-group", "members": [{"model": "gpt-4o"}]},
+        "admin",
+    ),
+    ("GET", "/v1/tenant/model_groups"): ("/v1/tenant/model_groups", None, "read"),
+    ("GET", "/v1/tenant/model_groups/{group_id}"): (
+        "/v1/tenant/model_groups/{a_group}", None, "read"
+    ),
+    ("PATCH", "/v1/tenant/model_groups/{group_id}"): (
+        "/v1/tenant/model_groups/{a_group}", {"strategy": "loadbalance"}, "admin"
+    ),
+    ("DELETE", "/v1/tenant/model_groups/{group_id}"): (
+        "/v1/tenant/model_groups/{a_group}", None, "admin"
+    ),
+    ("POST", "/v1/tenant/model_groups/{group_id}/models/{model}"): (
+        "/v1/tenant/model_groups/{a_group}/models/gpt-4o-mini", None, "admin"
+    ),
+    ("DELETE", "/v1/tenant/model_groups/{group_id}/models/{model}"): (
+        f"/v1/tenant/model_groups/{{a_group}}/models/{A_CONFIG_NAME}", None, "admin"
+    ),
 }
 # A token of A's that lacks the needed scope.
 LACKING = {"read": "write", "write": "read", "admin": "read"}
@@ -88,7 +129,8 @@ def v1_routes(gateway: RunningGateway) -> set[tuple[str, str]]:
     }
 
 
-def seed_a(gw: RunningGateway, a: SeededTenant) -> None:
+def seed_a(gw: RunningGateway, a: SeededTenant) -> dict[str, str]:
+    """A's data; returns the ids of A's objects that the matrix's paths name."""
     admin = {**a.headers("admin"), "X-Request-Id": A_REQUEST_ID}
     # A usage event of A's (its request id and token prefix are markers), on the
     # platform's key, while A still allows it.
@@ -105,10 +147,23 @@ def seed_a(gw: RunningGateway, a: SeededTenant) -> None:
     assert put.status_code == 200, put.text
     patch = httpx.patch(f"{gw.url}/v1/tenant/settings", json={"hosted_keys_enabled": False}, headers=admin)
     assert patch.status_code == 200, patch.text
+    config = httpx.post(
+        f"{gw.url}/v1/tenant/model_configs",
+        json={"name": A_CONFIG_NAME, "base_model": "gpt-4o", "system_prompt": "A's prompt"},
+        headers=admin,
+    )
+    assert config.status_code == 201, config.text
+    group = httpx.post(
+        f"{gw.url}/v1/tenant/model_groups",
+        json={"name": A_GROUP_NAME, "members": [{"model": A_CONFIG_NAME}, {"model": "gpt-4o"}]},
+        headers=admin,
+    )
+    assert group.status_code == 201, group.text
     deadline = time.monotonic() + 10  # the recorder writes it within a few flushes
     while not usage_ids(gw, a) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert len(usage_ids(gw, a)) == 1
+    return {"a_config": config.json()["id"], "a_group": group.json()["id"]}
 
 
 def usage_ids(gw: RunningGateway, tenant: SeededTenant) -> list[str]:
@@ -117,8 +172,9 @@ def usage_ids(gw: RunningGateway, tenant: SeededTenant) -> list[str]:
     return [event["id"] for event in events["data"]]
 
 
-def a_markers(a: SeededTenant) -> list[str]:
+def a_markers(a: SeededTenant, a_ids: dict[str, str]) -> list[str]:
     return [A_KEY, A_BASE_URL, "10.99.88.77", A_REQUEST_ID, a.id, a.name,
+            A_CONFIG_NAME, A_GROUP_NAME, "A's prompt", *a_ids.values(),
             *(token[:11] for token in a.tokens.values()), *a.tokens.values()]
 
 
@@ -127,8 +183,10 @@ def a_state(gw: RunningGateway, a: SeededTenant) -> tuple:
     settings = httpx.get(f"{gw.url}/v1/tenant/settings", headers=a.headers()).json()
     audit = httpx.get(f"{gw.url}/v1/tenant/audit_log?limit=100", headers=a.headers()).json()
     usage = httpx.get(f"{gw.url}/v1/tenant/usage", headers=a.headers()).json()
+    configs = httpx.get(f"{gw.url}/v1/tenant/model_configs", headers=a.headers()).json()
+    groups = httpx.get(f"{gw.url}/v1/tenant/model_groups", headers=a.headers()).json()
     audit_ids = [entry["id"] for entry in audit["data"]]
-    return keys, settings, audit_ids, usage_ids(gw, a), usage["totals"]
+    return keys, settings, audit_ids, usage_ids(gw, a), usage["totals"], configs, groups
 
 
 async def test_every_endpoint_against_every_wrong_caller(
@@ -140,20 +198,21 @@ async def test_every_endpoint_against_every_wrong_caller(
         await connection.execute(
             update(ApiToken).where(ApiToken.tenant_id == revoked.id).values(revoked_at=utcnow())
         )
-    seed_a(gateway, a)
+    a_ids = seed_a(gateway, a)
     before = a_state(gateway, a)
     routes = v1_routes(gateway)
     assert routes == set(REQUESTS), f"routes without a matrix entry: {routes ^ set(REQUESTS)}"
 
     answers: Counter[tuple[str, int]] = Counter()
-    markers = a_markers(a)
+    markers = a_markers(a, a_ids)
     with httpx.Client(base_url=gateway.url, timeout=30) as http:
-        for (method, _), (path, body, scope) in sorted(REQUESTS.items()):
+        for (method, _), (template, body, scope) in sorted(REQUESTS.items()):
+            path = template.format(**a_ids)
             callers = {
                 "no token": ({}, {401}),
                 "revoked token": (revoked.headers("admin"), {401}),
                 "token without the scope": (a.headers(LACKING[scope]), {403}),
-                "other tenant": (b.headers("admin"), {200, 404}),
+                "other tenant": (b.headers("admin"), {200, 201, 404}),
             }
             for caller, (headers, allowed) in callers.items():
                 response = http.request(method, path, json=body, headers=headers)

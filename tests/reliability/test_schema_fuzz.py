@@ -48,6 +48,8 @@ NEGATIVE_STATUSES = {400, 404, 413, 422}
 ADMIN_PATHS = (
     "/v1/tenant/model_keys", "/v1/tenant/settings", "/v1/tenant/audit_log", "/v1/tenant/usage",
 )
+# A tenant's model configs and groups: reads need runs:read, every write admin.
+ADMIN_WRITE_PATHS = ("/v1/tenant/model_configs", "/v1/tenant/model_groups")
 WIDER = {"read": ("read", "admin"), "write": ("write", "admin"), "admin": ("admin",)}
 
 # What the examples saw, per (mode, operation): counted for the summary test.
@@ -60,6 +62,8 @@ REQUEST_IDS: Counter[str] = Counter()
 def needed_scope(method: str, path: str) -> str:
     if path.startswith(ADMIN_PATHS):
         return "admin"
+    if path.startswith(ADMIN_WRITE_PATHS):
+        return "read" if method == "GET" else "admin"
     return "write" if method == "POST" else "read"
 
 

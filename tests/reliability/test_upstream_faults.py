@@ -51,9 +51,14 @@ ERROR_EVENTS = {
 
 
 def three_events(provider: str) -> list[bytes]:
-    """Three upstream events that start a stream without finishing it. Gemini's third
+    """Upstream events that start a stream (its first content included) without
+    finishing it: three, or four for Anthropic. Gemini's third
     recorded event carries the finish reason, so its second is sent twice instead."""
     events = events_of(RECORDINGS[provider])
+    if provider == "anthropic":
+        # message_start, content_block_start and ping carry no content: the gateway holds
+        # them back (providers/holdback.py), so the fourth, the first text, starts the stream.
+        return events[:4]
     return [events[0], events[1], events[1]] if provider == "google" else events[:3]
 
 

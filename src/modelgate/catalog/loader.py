@@ -137,9 +137,10 @@ def _build(parsed: CatalogFile) -> Catalog:
     # the rest as written. sorted() is stable, so "as written" holds.
     rank = {p.id: i for i, p in enumerate(parsed.providers)}
     entries = sorted(parsed.models, key=lambda m: (rank[m.provider], not m.curated))
+    vendors = {p.id: p.model_vendor for p in parsed.providers}
     return Catalog(
         providers=[_provider(p) for p in parsed.providers],
-        models=[_model(m) for m in entries],
+        models=[_model(m, m.model_vendor or vendors[m.provider]) for m in entries],
         aliases=parsed.aliases,
     )
 
@@ -153,12 +154,13 @@ def _provider(entry: ProviderEntry) -> ProviderSpec:
         api_style=entry.api_style,
         auth_style=entry.auth_style,
         key_required=entry.key_required,
+        model_vendor=entry.model_vendor,
         aliases=tuple(entry.aliases),
         prefixes=tuple(entry.prefixes),
     )
 
 
-def _model(entry: ModelEntry) -> ModelSpec:
+def _model(entry: ModelEntry, vendor: str) -> ModelSpec:
     caps = set(entry.capabilities)
     return ModelSpec(
         id=entry.id,
@@ -166,8 +168,10 @@ def _model(entry: ModelEntry) -> ModelSpec:
         label=entry.label,
         curated=entry.curated,
         model_type=entry.model_type,
+        model_vendor=vendor,
         context_window=entry.context_window,
         max_output_tokens=entry.max_output_tokens,
+        dimensions=entry.dimensions,
         modalities=tuple(entry.modalities),
         capabilities=Capabilities(
             tools="tools" in caps,

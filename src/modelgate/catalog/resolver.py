@@ -70,6 +70,7 @@ class ProviderSpec(_Spec):
     api_style: str  # "openai" | "anthropic" | "google": which adapter speaks to it
     auth_style: str  # "bearer" | "x-api-key" | "x-goog-api-key"
     key_required: bool  # from the seed, information only
+    model_vendor: str = "OTHER"  # seed 004's vendor enum; the default of its models
     aliases: tuple[str, ...] = ()
     prefixes: tuple[str, ...] = ()
 
@@ -96,8 +97,10 @@ class ModelSpec(_Spec):
     label: str
     curated: bool = False
     model_type: str = "chat_completion"
+    model_vendor: str = "OTHER"  # seed 004: OPENAI, GOOGLE, ANTHROPIC, ... or OTHER
     context_window: int | None = None
     max_output_tokens: int | None = None
+    dimensions: int | None = None  # embedding models: default vector length
     modalities: tuple[str, ...] = ()
     capabilities: Capabilities = Capabilities()
     pricing: Pricing = Pricing()
@@ -121,14 +124,26 @@ class Resolution:
     in_catalog: bool
 
 
+def outside_model_type(model_id: str) -> str:
+    """The type of an id the catalog does not list: ``embedding`` when its name
+    says so ("text-embedding-ada-002", "gemini-embedding-exp", "mistral-embed",
+    "nomic-embed-text": every vendor names its embedding models this way), else
+    ``chat_completion``, the only other kind the gateway calls."""
+    return "embedding" if "embed" in model_id.lower() else "chat_completion"
+
+
 def _outside(model_id: str, provider: ProviderSpec) -> ModelSpec:
     # An id the catalog does not list: known provider, unknown figures. Every
-    # adapter streams, so that much is true of any model it reaches.
+    # chat adapter streams, so that much is true of any chat model it reaches;
+    # an embeddings call never streams.
+    model_type = outside_model_type(model_id)
     return ModelSpec(
         id=model_id,
         provider=provider.id,
         label=model_id,
-        capabilities=Capabilities(streaming=True),
+        model_type=model_type,
+        model_vendor=provider.model_vendor,
+        capabilities=Capabilities(streaming=model_type == "chat_completion"),
     )
 
 

@@ -1,5 +1,9 @@
 """The models endpoints: the tenant's catalog view, one resolved model, and the
-OpenAI-compatible list that SDKs' ``models.list()`` reads."""
+OpenAI-compatible list that SDKs' ``models.list()`` reads.
+
+Both listings carry the tenant's own names too (tenant_models/listing.py):
+catalog models are ``"kind": "system"``, configs ``"config"``, groups ``"group"``.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,14 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from modelgate.catalog.lifecycle import lifecycle_state, lifecycle_view
-from modelgate.catalog.prices import credits_per_1k
 
 from modelgate.catalog import ModelSpec, Resolution
+from modelgate.catalog.lifecycle import lifecycle_state, lifecycle_view
+from modelgate.catalog.prices import credits_per_1k
 from modelgate.deps import GatewayDep, ReadPrincipal
 from modelgate.errors import ModelNotFound, ProviderNotFound
 from modelgate.keys.resolver import KeySource
+from modelgate.tenant_models.listing import TenantListing
 
 router = APIRouter(tags=["models"])
 
@@ -45,7 +50,9 @@ def model_view(
 ) -> dict[str, Any]:
     return {
         "id": model.id,
+        "kind": "system",
         "provider": model.provider,
+        "model_vendor": model.model_vendor,
         "label": model.label,
         "available": source is not None,
         "source": source,
@@ -81,7 +88,7 @@ async def list_tenant_models(
     sources = keys.sources
     now = datetime.now(UTC)
     margin = gateway.settings.credit_margin
-    data = []
+    data: list[dict[str, Any]] = []
     for model in catalog.models:
         if (only and model.provider != only) or lifecycle_state(model, now) == "disabled":
             continue
@@ -89,6 +96,11 @@ async def list_tenant_models(
         if available is not None and (source is not None) != available:
             continue
         data.append(model_view(model, catalog.aliases_of(model.id), source, now, margin))
+    # The tenant's configs (by their base model's provider) and groups (any member's).
+    own = TenantListing(await gateway.tenant_models.get(principal.tenant_id), catalog, sources, now)
+    for entry in own.tenant_entries(lambda model: pricing_view(model, margin), only):
+        if available is None or entry["available"] == available:
+            data.append(entry)
     providers = [
         {
             "id": spec.id,
@@ -109,8 +121,17 @@ async def get_tenant_model(
     principal: ReadPrincipal,
     gateway: GatewayDep,
 ) -> dict[str, Any]:
-    resolution: Resolution = gateway.catalog.resolve(model_id)
     now = datetime.now(UTC)
+    snapshot = await gateway.tenant_models.get(principal.tenant_id)
+    own = snapshot.find(model_id)  # the tenant's names first, as a call resolves them
+    if own is not None:
+        sources = (await gateway.keys.availability(principal)).sources
+        margin = gateway.settings.credit_margin
+        entry = TenantListing(snapshot, gateway.catalog, sources, now).entry(
+            own, lambda model: pricing_view(model, margin)
+        )
+        return {**entry, "requested": model_id, "in_catalog": False}
+    resolution: Resolution = gateway.catalog.resolve(model_id)
     if lifecycle_state(resolution.model, now) == "disabled":
         raise ModelNotFound(f"The model {model_id!r} does not exist.", param="model_id")
     sources = (await gateway.keys.availability(principal)).sources
@@ -127,7 +148,8 @@ async def get_tenant_model(
 
 @router.get("/v1/models")
 async def list_openai_models(principal: ReadPrincipal, gateway: GatewayDep) -> dict[str, Any]:
-    """Only models this tenant can call now: a key resolves and the model is not retired."""
+    """Only models this tenant can call now: a key resolves and the model is not retired;
+    then the tenant's enabled configs and groups that can be called (tenant_models/listing.py)."""
     sources = (await gateway.keys.availability(principal)).sources
     now = datetime.now(UTC)
     data = [
@@ -137,4 +159,6 @@ async def list_openai_models(principal: ReadPrincipal, gateway: GatewayDep) -> d
         if sources.get(model.provider) is not None
         and lifecycle_state(model, now) in ("active", "deprecated")
     ]
+    snapshot = await gateway.tenant_models.get(principal.tenant_id)
+    data += TenantListing(snapshot, gateway.catalog, sources, now).openai_entries()
     return {"object": "list", "data": data}

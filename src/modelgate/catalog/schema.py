@@ -32,6 +32,11 @@ ApiStyle = Literal["openai", "anthropic", "google"]
 AuthStyle = Literal["bearer", "x-api-key", "x-goog-api-key"]
 # The model types of seed 004, lower-cased.
 ModelType = Literal["chat_completion", "completion", "agent", "embedding", "reranking", "generic"]
+# Seed 004's model_vendor enum, as the seed writes it (upper case). A provider
+# that is not one of these vendors is OTHER.
+ModelVendor = Literal[
+    "OPENAI", "COHERE", "GOOGLE", "ANTHROPIC", "LAUNCH", "LLMENGINE", "BEDROCK", "OTHER"
+]
 Modality = Literal["text", "image", "audio", "video", "file"]
 Capability = Literal["tools", "vision", "reasoning", "streaming"]
 Tier = Literal["standard", "premium"]
@@ -101,6 +106,9 @@ class ProviderEntry(_Entry):
     api_style: ApiStyle
     auth_style: AuthStyle
     key_required: bool
+    # Seed 004's vendor of the provider's models; each model inherits it unless
+    # it writes its own (an open-weight model served by a host is still OTHER).
+    model_vendor: ModelVendor = "OTHER"
     aliases: list[Name] = Field(default_factory=list)
     prefixes: list[Prefix] = Field(default_factory=list)
 
@@ -140,8 +148,12 @@ class ModelEntry(_Entry):
     label: AsciiText
     curated: bool = False
     model_type: ModelType = "chat_completion"
+    # None: the provider's model_vendor (the loader fills it in).
+    model_vendor: ModelVendor | None = None
     context_window: int | None = Field(default=None, gt=0)
     max_output_tokens: int | None = Field(default=None, gt=0)
+    # Embedding models: the length of the vectors they return by default.
+    dimensions: int | None = Field(default=None, gt=0)
     modalities: list[Modality] = Field(default_factory=list)
     # Required, even when empty: whoever adds a model has to think about it.
     capabilities: list[Capability]
@@ -190,6 +202,8 @@ class ModelEntry(_Entry):
             and self.max_output_tokens > self.context_window
         ):
             raise _fail("max_output_tokens is larger than context_window")
+        if self.dimensions is not None and self.model_type != "embedding":
+            raise _fail("dimensions is only for model_type 'embedding'")
         # Replacement and notice only ever show for a model that is retiring.
         for field in ("replacement", "notice"):
             if getattr(self, field) is not None and self.end_of_life_at is None:

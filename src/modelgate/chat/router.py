@@ -2,7 +2,9 @@
 
 The body is read raw and parsed once with orjson: the OpenAI-compatible
 passthrough forwards that dict, and the translating adapters use the validated
-model. Errors before the first byte of a stream are ordinary HTTP errors.
+model. The model is looked up among the tenant's configs and groups first (routing/),
+then in the catalog; a group's members are tried in turn. Errors before the first
+content of a stream are ordinary HTTP errors (see providers/holdback.py).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from modelgate.chat.schemas import ChatCompletionRequest
-from modelgate.chat.service import prepare_call
+from modelgate.chat.service import CHAT, PreparedCall, prepare_call
 from modelgate.chat.streaming import EventStreamResponse, unless_disconnected
 from modelgate.deps import GatewayDep, WritePrincipal
 from modelgate.errors import (
@@ -28,10 +30,15 @@ from modelgate.errors import (
     UpstreamUnavailable,
     ValidationFailed,
 )
-from modelgate.limits.gate import admit
 from modelgate.metering.meter import CallMeter
 from modelgate.metering.stream_tap import metered
-from modelgate.providers.base import prime_stream
+from modelgate.providers.base import PrimedStream, prime_stream
+from modelgate.providers.tenant_slots import Slot
+from modelgate.routing.admission import Reservable, admit_plan
+from modelgate.routing.failover import Served, call_members
+from modelgate.routing.members import moving_on, prepare_all, ready, routing_headers, settle_meter
+from modelgate.routing.names import Plan, plan_for
+from modelgate.routing.rename import rename_answer, renamed_chunks
 from modelgate.state import Gateway
 from modelgate.tenants.auth import Principal
 
@@ -90,58 +97,95 @@ async def _serve(
     request_body = await request.body()
     chat, body = parse_body(request_body)
     meter.requested(body, stream=chat.stream)
-    call = await prepare_call(gateway, principal, chat)
-    meter.settle(spec=call.model, provider=call.target.provider_id, source=call.key_source)
-    # The tenant's platform limits: a 429 here never reaches the upstream.
-    meter.admission = await admit(
-        gateway.limits,
-        await gateway.tenant_limits.get(principal.tenant_id),
+    # The tenant's names first (one dict look-up when it has none), then the catalog.
+    plan = plan_for(
+        chat.model, await gateway.tenant_models.get(principal.tenant_id), model_type=CHAT
+    )
+    candidates = await prepare_all(
+        plan,
+        lambda member: prepare_call(gateway, principal, chat, body, member),
+        tenant_id=principal.tenant_id,
+    )
+    members = ready(candidates)
+    if members:
+        settle_meter(meter, plan, members[0])
+    elif plan.tenant_name is not None:
+        meter.model = plan.tenant_name  # no member could be prepared: still the name called
+    # The tenant's platform limits, once per call: a 429 here never reaches the upstream.
+    meter.admission = await admit_plan(
+        gateway,
         tenant_id=principal.tenant_id,
         request_id=meter.request_id,
         body_bytes=len(request_body),
-        requested_output=chat.output_limit,
-        model=call.model,
-        hosted=call.target.hosted,
-        margin=gateway.settings.credit_margin,
+        members=[Reservable(m.model, m.chat.output_limit, m.target.hosted) for m in members],
     )
-    headers = call.headers()
-    if meter.admission is not None:
-        headers.update(meter.admission.headers)
-    # A tenant's own endpoint: one of its capped slots for the whole call (429 when none).
-    slot = (
-        gateway.custom_endpoint_slots.take(principal.tenant_id)
-        if gateway.providers.is_custom_endpoint(call.adapter, call.target.provider_id)
-        else None
-    )
-    meter.sent()
-    # Until the answer starts, a client that leaves cancels the upstream call too.
-    if chat.stream:
+
+    def slot_for(call: PreparedCall) -> Slot | None:
+        # A tenant's own endpoint: one of its capped slots for the whole call (429 when none).
+        if not call.custom_endpoint:
+            return None
+        return gateway.custom_endpoint_slots.take(principal.tenant_id)
+
+    async def complete(call: PreparedCall) -> dict[str, Any]:
+        settle_meter(meter, plan, call)
+        slot = slot_for(call)
+        meter.sent()
+        with slot or nullcontext():
+            # Until the answer starts, a client that leaves cancels the upstream call too.
+            answer = await unless_disconnected(
+                request.receive, call.adapter.complete(call.chat, call.body, call.target)
+            )
+        if call.member.config is not None:
+            rename_answer(answer, call.member.name)
+        return answer
+
+    async def open_stream(call: PreparedCall) -> PrimedStream:
+        settle_meter(meter, plan, call)
+        slot = slot_for(call)
+        meter.sent()
         try:
             chunks = metered(
-                call.adapter.stream(chat, body, call.target),
+                call.adapter.stream(call.chat, call.body, call.target),
                 meter,
                 client_wants_usage=chat.include_usage,
             )
+            if call.member.config is not None:
+                chunks = renamed_chunks(chunks, call.target.model, call.member.name)
             if slot is not None:
                 chunks = slot.held_through(chunks)  # the stream releases it when it closes
-            stream = await unless_disconnected(request.receive, prime_stream(chunks))
+            # Held back until the first content: an error before it raises here.
+            return await unless_disconnected(request.receive, prime_stream(chunks))
         except BaseException:
             if slot is not None:
                 slot.release()  # the stream may not have started, so may not release it
             raise
 
+    options = dict(cooldowns=gateway.cooldowns, group=plan.is_group,
+                   before_next=moving_on(gateway, meter))
+    if chat.stream:
+        streamed = await call_members(candidates, open_stream, **options)
+        headers = _headers(plan, streamed, meter)
+
         def stream_over(client_left: bool) -> None:
             gateway.usage.finish(meter, 499 if client_left else 200)
 
-        return EventStreamResponse(stream, headers, on_close=stream_over)
-    with slot or nullcontext():
-        answer = await unless_disconnected(
-            request.receive, call.adapter.complete(chat, body, call.target)
-        )
-    response = Response(orjson.dumps(answer), media_type="application/json", headers=headers)
-    meter.answered(answer)
+        return EventStreamResponse(streamed.result, headers, on_close=stream_over)
+    served = await call_members(candidates, complete, **options)
+    response = Response(
+        orjson.dumps(served.result), media_type="application/json",
+        headers=_headers(plan, served, meter),
+    )
+    meter.answered(served.result)
     gateway.usage.finish(meter, 200)  # last: nothing after it can raise and finish it twice
     return response
+
+
+def _headers(plan: Plan, served: Served[PreparedCall, Any], meter: CallMeter) -> dict[str, str]:
+    headers = served.prepared.headers()
+    headers.update(routing_headers(plan, served.prepared, served.attempts))
+    if meter.admission is not None:
+        headers.update(meter.admission.headers)
+    return headers
 
 
 def status_of(exc: BaseException) -> int:

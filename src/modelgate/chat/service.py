@@ -1,22 +1,25 @@
-"""One chat call, from a validated request to the adapter and target that serve it:
-resolve the model, apply its lifecycle, pick the key. No FastAPI, no I/O but the
-key look-up (cached)."""
+"""One chat member, from a validated request to the adapter and target that serve
+it: resolve the model (a config's base), apply its lifecycle, type and config
+rules, pick the key. No FastAPI, no I/O but the key look-up (cached)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any
 
 from modelgate.catalog import ModelSpec
-from modelgate.catalog.lifecycle import check_callable
 from modelgate.chat import hosted_policy
 from modelgate.chat.schemas import ChatCompletionRequest
-from modelgate.errors import BaseUrlInvalid, ModelKeyMissing
 from modelgate.keys.resolver import KeySource
-from modelgate.keys.ssrf import points_at_gateway
 from modelgate.providers.base import Adapter, UpstreamTarget
+from modelgate.routing import config_rules
+from modelgate.routing.names import Member
+from modelgate.routing.targets import call_headers, choose_key, resolve_member
 from modelgate.state import Gateway
 from modelgate.tenants.auth import Principal
+
+CHAT = "chat_completion"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,55 +30,49 @@ class PreparedCall:
     key_source: KeySource
     deprecation_notice: str | None
     end_of_life_at: datetime | None
+    member: Member
+    # The request as this member gets it (a config's system prompt, max_tokens).
+    chat: ChatCompletionRequest
+    body: dict[str, Any]
+    custom_endpoint: bool = False
+
+    @property
+    def shown_model(self) -> str:
+        """The answer's ``model``: a config's name, else the resolved id."""
+        return self.member.name if self.member.config is not None else self.target.model
 
     def headers(self) -> dict[str, str]:
-        headers = {"IC-Provider": self.target.provider_id, "IC-Key-Source": self.key_source}
-        if self.deprecation_notice is not None:
-            # Header values are Latin-1; the notice is user text, so keep it to ASCII.
-            headers["Deprecation"] = self.deprecation_notice.encode("ascii", "replace").decode()
-            if self.end_of_life_at is not None:
-                headers["Sunset"] = self.end_of_life_at.strftime("%a, %d %b %Y %H:%M:%S GMT")
-        return headers
+        return call_headers(
+            self.target, self.key_source, self.deprecation_notice, self.end_of_life_at
+        )
 
 
 async def prepare_call(
-    gateway: Gateway, principal: Principal, request: ChatCompletionRequest
+    gateway: Gateway,
+    principal: Principal,
+    chat: ChatCompletionRequest,
+    body: dict[str, Any],
+    member: Member,
 ) -> PreparedCall:
-    resolution = gateway.catalog.resolve(request.model)
-    notice = check_callable(resolution, datetime.now(UTC))
-    provider = resolution.provider
-    key = await gateway.keys.resolve(principal, provider.id)
-    if key is None:
-        raise ModelKeyMissing(
-            f"No key for provider '{provider.id}': set one with "
-            f"PUT /v1/tenant/model_keys/{provider.id}.",
-            param="model",
-        )
-    # A custom endpoint comes only with the tenant's own key; hosted keys only
-    # ever go to the platform's configured endpoint for the provider.
-    base_url = key.base_url if key.source == "byok" and key.base_url else None
-    if base_url is not None and points_at_gateway(base_url, gateway.settings.own_hosts):
-        # Checked at PUT time too; this catches a key stored before the setting named the host.
-        raise BaseUrlInvalid(
-            f"The base_url of your '{provider.id}' key points at this gateway itself; "
-            f"set the provider's URL with PUT /v1/tenant/model_keys/{provider.id}.",
-            param="base_url",
-        )
-    if key.source == "hosted":
-        hosted_policy.check(request)  # the platform's key: no premium tiers, no storage
-    target = UpstreamTarget(
-        provider_id=provider.id,
-        base_url=base_url or gateway.upstream_base_urls[provider.id],
-        api_key=key.api_key,
-        model=resolution.model.id,
-        default_max_tokens=resolution.model.max_output_tokens,
-        hosted=key.source == "hosted",
-    )
+    resolved = resolve_member(gateway.catalog, member, model_type=CHAT)
+    resolution = resolved.resolution
+    if member.config is not None:
+        chat, body = config_rules.apply(chat, body, member.config, provider=resolution.provider.id)
+    key = await choose_key(gateway, principal, resolution)
+    if key.key_source == "hosted":
+        hosted_policy.check(chat)  # the platform's key: no premium tiers, no storage
+    notice = resolved.deprecation_notice
     return PreparedCall(
-        adapter=gateway.providers.adapter_for(provider.id, custom_endpoint=base_url is not None),
-        target=target,
+        adapter=gateway.providers.adapter_for(
+            resolution.provider.id, custom_endpoint=key.custom_endpoint
+        ),
+        target=key.target,
         model=resolution.model,
-        key_source=key.source,
+        key_source=key.key_source,
         deprecation_notice=notice,
         end_of_life_at=resolution.model.end_of_life_at if notice else None,
+        member=member,
+        chat=chat,
+        body=body,
+        custom_endpoint=key.custom_endpoint,
     )

@@ -121,11 +121,14 @@ class CallMeter:
         self.stream = bool(stream)
         self._body = body
 
-    def settle(self, *, spec: ModelSpec, provider: str, source: str) -> None:
+    def settle(
+        self, *, spec: ModelSpec, provider: str, source: str, called_as: str | None = None
+    ) -> None:
         """The call resolved. ``model`` becomes the name as resolved (CONTRACT-2): the
         catalog id however it was spelled ("GPT-4o-2024-08-06" is "gpt-4o", so usage
-        groups by model in one row)."""
-        self.model = spec.id[:200]
+        groups by model in one row), or ``called_as``, the tenant's config or group
+        name; ``base_model`` is always the catalog model that serves."""
+        self.model = (called_as or spec.id)[:200]
         self.spec = spec
         self.base_model = spec.id
         self.provider = provider
@@ -133,6 +136,21 @@ class CallMeter:
 
     def sent(self) -> None:
         self._sent = True
+
+    def next_attempt(self) -> None:
+        """A group moves past a failed member: what that attempt relayed or
+        reported is not the answer's. The event counts the member that answers
+        (or, when all fail, the last one tried)."""
+        self.attempts += 1
+        self.base_model = self.provider = self.source = None
+        self.spec = None
+        self._sent = False
+        self._refused = False
+        self._reported = None
+        self._answer = None
+        self._ttft = None
+        self._relayed = []
+        self._relayed_bytes = 0
 
     def refused(self) -> None:
         """The provider answered with an error, or could not be reached, before any
@@ -180,6 +198,11 @@ class CallMeter:
     def estimate_later(self) -> _Estimate:
         body = self._body or {}
         messages = body.get("messages")
+        if self.endpoint == "embeddings":
+            # The inputs are the prompt (token arrays are not text: left uncounted).
+            texts = body.get("input")
+            texts = [texts] if isinstance(texts, str) else texts if isinstance(texts, list) else []
+            messages = [{"role": "user", "content": t} for t in texts if isinstance(t, str)]
         tools = body.get("tools")
         return _Estimate(
             provider=self.provider,

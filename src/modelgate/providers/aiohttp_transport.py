@@ -65,23 +65,39 @@ def _cause(exc: BaseException, kind: type[E]) -> E | None:
     return None
 
 
+def httpx_error_for(
+    exc: aiohttp.ClientError, request: httpx.Request | None = None
+) -> httpx.TransportError:
+    """The httpx error that stands for ``exc``, its ``__cause__`` set: the table above.
+
+    Also used by ``direct_client``, which calls aiohttp without httpx, so that both
+    paths map every failure the same way (``upstream_errors.transport_error``)."""
+    # The SSRF guard's refusal stays visible as the direct cause, which is what
+    # the adapters look for to answer base_url_invalid rather than a 502.
+    blocked = _cause(exc, BlockedAddress)
+    if blocked is not None:
+        error: httpx.TransportError = httpx.ConnectError(str(blocked), request=request)
+        error.__cause__ = blocked
+        return error
+    lookup = _cause(exc, LookupTimedOut)
+    if lookup is not None:
+        error = httpx.ConnectTimeout(str(lookup), request=request)
+        error.__cause__ = lookup
+        return error
+    kind = next(httpx_error for aiohttp_error, httpx_error in _ERROR_MAP
+                if isinstance(exc, aiohttp_error))  # the last entry is the base class
+    error = kind(str(exc) or type(exc).__name__, request=request)
+    error.__cause__ = exc
+    return error
+
+
 @contextmanager
 def _mapped_errors(request: httpx.Request) -> Iterator[None]:
     try:
         yield
     except aiohttp.ClientError as exc:
-        # The SSRF guard's refusal stays visible as the direct cause, which is what
-        # the adapters look for to answer base_url_invalid rather than a 502.
-        blocked = _cause(exc, BlockedAddress)
-        if blocked is not None:
-            raise httpx.ConnectError(str(blocked), request=request) from blocked
-        lookup = _cause(exc, LookupTimedOut)
-        if lookup is not None:
-            raise httpx.ConnectTimeout(str(lookup), request=request) from lookup
-        for aiohttp_error, httpx_error in _ERROR_MAP:
-            if isinstance(exc, aiohttp_error):
-                raise httpx_error(str(exc) or type(exc).__name__, request=request) from exc
-        raise  # unreachable: the last entry is the base class
+        error = httpx_error_for(exc, request)
+        raise error from error.__cause__
 
 
 class _ResponseStream(httpx.AsyncByteStream):
@@ -133,6 +149,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         """The connection pool, once the first request has made it."""
         return self._session.connector if self._session is not None else None
 
+    def session(self) -> aiohttp.ClientSession:
+        """The aiohttp session (and pool) behind this transport, made on first use.
+
+        ``direct_client`` sends through it too: one pool, one guard, whichever API."""
+        if self._session is None:
+            self._session = self._new_session()
+        return self._session
+
     def _new_session(self) -> aiohttp.ClientSession:
         guard_options: dict[str, Any] = {}
         if self._guard is not None:
@@ -158,7 +182,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             requote_redirect_url=False,
         )
 
-    def _timeout(self, timeouts: dict[str, float | None]) -> aiohttp.ClientTimeout:
+    def client_timeout(self, timeouts: dict[str, float | None]) -> aiohttp.ClientTimeout:
         """httpx's four timeouts in aiohttp's terms, built once per distinct set."""
         key = (timeouts.get("connect"), timeouts.get("read"), timeouts.get("pool"))
         timeout = self._timeouts.get(key)
@@ -173,8 +197,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return timeout
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._session is None:
-            self._session = self._new_session()
+        session = self._session or self.session()
         try:
             data: bytes | httpx.AsyncByteStream | None = request.content or None
         except httpx.RequestNotRead:
@@ -185,13 +208,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             if name != "transfer-encoding"  # aiohttp frames a streamed body itself
         ]
         with _mapped_errors(request):
-            response = await self._session.request(
+            response = await session.request(
                 request.method,
                 URL(str(request.url), encoded=True),
                 headers=headers,
                 data=data,
                 allow_redirects=False,
-                timeout=self._timeout(request.extensions.get("timeout", {})),
+                timeout=self.client_timeout(request.extensions.get("timeout", {})),
                 server_hostname=request.extensions.get("sni_hostname"),
             )
         extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}

@@ -17,8 +17,9 @@ Foreign exceptions become ours there, once, with ``raise … from exc``:
     a compressed or too complex answer             → UpstreamUnavailable (502)
     a provider's 4xx                               → UpstreamError (its status)
 
-A stream that breaks after its first byte cannot change its status any more;
-``stream_with_error_tail`` ends it with an OpenAI error event instead.
+A stream that breaks after its first content cannot change its status any more;
+``stream_with_error_tail`` ends it with an OpenAI error event instead (the chunks
+before the first content are held back: see ``holdback.py``).
 """
 
 from __future__ import annotations
@@ -34,9 +35,15 @@ import orjson
 from pydantic import SecretStr
 
 from modelgate.chat.schemas import ChatCompletionRequest, ToolCall
-from modelgate.errors import GatewayError, UpstreamUnavailable, ValidationFailed
+from modelgate.errors import UpstreamUnavailable, ValidationFailed
 from modelgate.providers.answer_limits import parse_budget, refused_encoding, within_budget
-from modelgate.providers.sse import SSEDecoder, SSEEvent, error_event
+# The stream helpers (the hold-back), re-exported: the adapters import them from here.
+from modelgate.providers.holdback import (
+    PrimedStream as PrimedStream,
+    prime_stream as prime_stream,
+    stream_with_error_tail as stream_with_error_tail,
+)
+from modelgate.providers.sse import SSEDecoder, SSEEvent
 # The error mapping, re-exported: the adapters import it from here.
 from modelgate.providers.upstream_errors import (
     compressed as compressed,
@@ -219,61 +226,6 @@ class HTTPAdapter:
                 raise stream_cut(target)
         finally:
             await response.aclose()
-
-
-# ── streams ────────────────────────────────────────────────────────────────────
-async def stream_with_error_tail(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """Relay ``chunks``; a ``GatewayError`` raises before the first chunk (the
-    router can still answer with a plain HTTP error) and, after it, becomes the
-    stream's final error event (no ``[DONE]``), which makes OpenAI's SDKs raise.
-
-    ``chunks`` must be an async generator: it is closed with this one, so that a
-    client that goes away closes the upstream connection at once.
-    """
-    started = False
-    async with aclosing(chunks):  # type: ignore[type-var]
-        try:
-            async for chunk in chunks:
-                started = True
-                yield chunk
-        except GatewayError as exc:
-            if not started:
-                raise
-            yield error_event(exc)
-
-
-class PrimedStream:
-    """A stream whose first chunk has already been read (see ``prime_stream``)."""
-
-    def __init__(self, first: bytes, rest: AsyncIterator[bytes]) -> None:
-        self._first: bytes | None = first
-        self._rest = rest
-
-    def __aiter__(self) -> PrimedStream:
-        return self
-
-    async def __anext__(self) -> bytes:
-        if self._first is not None:
-            first, self._first = self._first, None
-            return first
-        return await anext(self._rest)
-
-    async def aclose(self) -> None:
-        await self._rest.aclose()  # type: ignore[attr-defined]
-
-
-async def prime_stream(chunks: AsyncIterator[bytes]) -> PrimedStream:
-    """Read the first chunk now, so that an upstream error raises here, before the
-    response starts; the router then streams the ``PrimedStream`` (and should
-    ``aclose`` it when the client goes away)."""
-    try:
-        first = await anext(chunks)
-    except StopAsyncIteration:
-        first = b""
-    except BaseException:
-        await chunks.aclose()  # type: ignore[attr-defined]
-        raise
-    return PrimedStream(first, chunks)
 
 
 def chat_completion(

@@ -5,6 +5,10 @@ hosted keys, the fields of ``chat.hosted_policy`` removed); the answer comes bac
 with only ``model`` replaced. Streams are relayed event by event, and an event
 that already names ``target.model`` (or the upstream's own model name, seen
 once) is forwarded without being decoded.
+
+The upstream call goes through ``direct_client`` (aiohttp without httpx's client
+layer) on the provider client's own pool; through httpx (``HTTPAdapter``) only
+when that client's requests are not all ours to send (see ``direct_client``).
 """
 
 from __future__ import annotations
@@ -13,22 +17,47 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
+import httpx
 import orjson
 
 from modelgate.chat import hosted_policy
 from modelgate.chat.schemas import ChatCompletionRequest
 from modelgate.providers.base import (
+    DEFAULT_MAX_EVENT_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TIMEOUTS,
     HTTPAdapter,
+    Timeouts,
     UpstreamTarget,
     stream_cut,
     stream_error,
     stream_with_error_tail,
     unreadable,
 )
+from modelgate.providers.direct_client import DirectClient
 from modelgate.providers.sse import DONE, encode_event
 
 
 class OpenAICompatAdapter(HTTPAdapter):
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        *,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    ) -> None:
+        super().__init__(
+            client, timeouts, max_response_bytes=max_response_bytes, max_event_bytes=max_event_bytes
+        )
+        self._direct = DirectClient.over(
+            client, timeouts, max_response_bytes=max_response_bytes, max_event_bytes=max_event_bytes
+        )
+
+    def _direct_client(self) -> DirectClient | None:
+        direct = self._direct
+        return direct if direct is not None and direct.usable() else None
+
     def _headers(self, target: UpstreamTarget) -> dict[str, str]:
         return {
             "authorization": f"Bearer {target.api_key.get_secret_value()}",
@@ -42,7 +71,10 @@ class OpenAICompatAdapter(HTTPAdapter):
         payload.pop("stream", None)
         payload.pop("stream_options", None)
         url = target.url("/chat/completions")
-        data = await self._post_json(url, self._headers(target), payload, target)
+        if direct := self._direct_client():
+            data = await direct.post_json(url, self._headers(target), payload, target)
+        else:
+            data = await self._post_json(url, self._headers(target), payload, target)
         if "error" in data and "choices" not in data:
             raise stream_error(data, target)
         if not isinstance(data.get("choices"), list):
@@ -66,7 +98,11 @@ class OpenAICompatAdapter(HTTPAdapter):
         ours = b'"model":' + orjson.dumps(target.model)
         theirs: bytes | None = None  # the upstream's own `"model":"…"`, once seen
         headers = {**self._headers(target), "accept": "text/event-stream"}
-        events = self._sse_events(target.url("/chat/completions"), headers, payload, target)
+        url = target.url("/chat/completions")
+        if direct := self._direct_client():
+            events = direct.sse_events(url, headers, payload, target)
+        else:
+            events = self._sse_events(url, headers, payload, target)
         async with aclosing(events):
             async for event in events:
                 data = event.data

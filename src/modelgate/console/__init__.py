@@ -1,0 +1,1 @@
+"""The console: static pages (HTML, CSS, ES modules) served by the gateway at /console."""
