@@ -28,16 +28,14 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelgate import http_errors
-from modelgate.chat.router import serve_chat
+from modelgate.chat.router import BodyReader, serve_chat
 from modelgate.deps import authenticate_request, require_scope
 from modelgate.embeddings.router import serve_embeddings
 from modelgate.state import Gateway
 from modelgate.tenants.auth import Principal
 from modelgate.tenants.tokens import Scope as TokenScope
 
-Call = Callable[
-    [Callable[[], Awaitable[bytes]], Receive, Principal, Gateway], Awaitable[Response]
-]
+Call = Callable[[BodyReader, Receive, Principal, Gateway], Awaitable[Response]]
 
 # The exact paths FastAPI's routes match (Starlette compiles them to ^path$).
 CALLS: dict[str, Call] = {
@@ -60,7 +58,7 @@ def _authorization(headers: list[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
-def body_reader(receive: Receive) -> Callable[[], Awaitable[bytes]]:
+def body_reader(receive: Receive) -> BodyReader:
     """The request body, read as Starlette's ``Request.body`` reads it: a client gone
     before the end is ClientDisconnect; the middleware's limited ``receive`` raises
     BodyTooLarge, which is answered 413 like every other route's."""
@@ -116,6 +114,7 @@ class LeanRoutes:
             answer = http_errors.render(exc)
             if answer is None:
                 raise
-            if response_started:
-                raise RuntimeError("Caught handled exception, but response already started.") from exc
+            if response_started:  # Starlette's words, so that the logs read the same
+                message = "Caught handled exception, but response already started."
+                raise RuntimeError(message) from exc
             await answer(scope, receive, sender)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import httpx
 import orjson
+from fastapi import FastAPI
 
 from modelgate.lean_routes import LeanRoutes
 from modelgate.middleware import GatewayMiddleware
@@ -83,7 +84,8 @@ def test_lean_routes_answer_as_fastapi_routes(database_url: str, tenant: SeededT
         for lean in (True, False):
             settings = {**gateway_settings(fake), "max_body_bytes": 1024}
             with run_gateway(database_url=database_url, lean_routes=lean, **settings) as gw:
-                layers = [middleware.cls for middleware in gw.app.user_middleware]  # type: ignore[attr-defined]
+                app: FastAPI = gw.app  # type: ignore[assignment]
+                layers = [middleware.cls for middleware in app.user_middleware]
                 assert layers == ([GatewayMiddleware, LeanRoutes] if lean else [GatewayMiddleware])
                 answers[lean] = []
                 with httpx.Client(base_url=gw.url, follow_redirects=False, timeout=30) as client:
