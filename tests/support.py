@@ -73,17 +73,20 @@ class RunningGateway:
 
 
 @contextmanager
-def run_gateway(*, register_sent_secrets: bool = True, **overrides: object) -> Iterator[RunningGateway]:
+def run_gateway(
+    *, register_sent_secrets: bool = True, lean_routes: bool = True, **overrides: object
+) -> Iterator[RunningGateway]:
     """Serve the real app on a free loopback port until the block ends. Bearer
     tokens and keys sent to it count as secrets for the canary scan, unless
-    ``register_sent_secrets`` is off (see tests/canaries.py)."""
+    ``register_sent_secrets`` is off (see tests/canaries.py). ``lean_routes=False``
+    serves the calls through FastAPI's routes only (src/modelgate/lean_routes.py)."""
     overrides.setdefault("encryption_keys", TEST_KEYRING)
     overrides.setdefault("log_level", "DEBUG")  # the most verbose: the canaries must hold even so
     settings = load_settings(**overrides)
     _register_secrets(settings)
     logs = LogStream()
     LOG_STREAMS.append(logs)
-    app = create_app(settings, log_stream=logs)
+    app = create_app(settings, log_stream=logs, lean_routes=lean_routes)
     port = free_port()
     config = uvicorn.Config(
         canaries.ResponseTee(app, register_sent=register_sent_secrets),

@@ -26,6 +26,7 @@ from modelgate.keys.keyring import KeyProvider
 from modelgate.keys.resolver import KeyResolver
 from modelgate.keys.router import router as keys_router
 from modelgate.keys.startup import load_key_provider
+from modelgate.lean_routes import LeanRoutes
 from modelgate.limits.router import router as limits_router
 from modelgate.logs import configure_logging
 from modelgate.metering.metrics import UsageMetrics
@@ -134,7 +135,11 @@ def register_caches(gateway: Gateway) -> None:
     invalidations.register("groups", drop=tenant_models.drop)
 
 
-def create_app(settings: Settings | None = None, *, log_stream: TextIO | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, log_stream: TextIO | None = None, lean_routes: bool = True
+) -> FastAPI:
+    """``lean_routes=False`` leaves the calls to FastAPI's own routes (lean_routes.py):
+    the reference that the lean layer is tested against."""
     settings = settings or load_settings()
     configure_logging(
         settings.log_level,
@@ -175,6 +180,9 @@ def create_app(settings: Settings | None = None, *, log_stream: TextIO | None = 
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     http_errors.install(app)
+    if lean_routes:
+        # Added first, so innermost: the middleware wraps the lean call routes too.
+        app.add_middleware(LeanRoutes, fastapi_app=app)
     app.add_middleware(GatewayMiddleware, max_body_bytes=settings.max_body_bytes)
     for router in (
         health_router, chat_router, catalog_router, keys_router, tenant_router, audit_router,

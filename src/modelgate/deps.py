@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -46,11 +46,26 @@ async def current_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
     header = f"Bearer {credentials.credentials}" if credentials else None
-    principal = await authenticate(header, cache=gateway.tokens, sessions=gateway.sessions)
+    return await authenticate_request(header, gateway, request.scope)
+
+
+async def authenticate_request(
+    authorization: str | None, gateway: Gateway, scope: dict[str, Any]
+) -> Principal:
+    """Who is calling, and what follows from it for the rest of the request (the
+    tenant in the logs, the API version answered): one rule for FastAPI's routes and
+    the lean ones (lean_routes.py)."""
+    principal = await authenticate(authorization, cache=gateway.tokens, sessions=gateway.sessions)
     tenant_id_var.set(principal.tenant_id)
-    state = request.scope.setdefault("state", {})
+    state = scope.setdefault("state", {})
     # Absent header: the tenant's pinned version (the middleware validated a present one).
     state["api_version"] = state.get("requested_api_version") or principal.api_version
+    return principal
+
+
+def require_scope(principal: Principal, scope: Scope) -> Principal:
+    if scope not in principal.scopes:
+        raise InsufficientScope(f"This token lacks the '{scope.value}' scope.")
     return principal
 
 
@@ -58,9 +73,7 @@ def RequireScope(scope: Scope):
     async def require(
         principal: Annotated[Principal, Depends(current_principal)],
     ) -> Principal:
-        if scope not in principal.scopes:
-            raise InsufficientScope(f"This token lacks the '{scope.value}' scope.")
-        return principal
+        return require_scope(principal, scope)
 
     return Depends(require)
 

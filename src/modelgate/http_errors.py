@@ -9,6 +9,7 @@ cause, with the details in the (redacted) log, never sent to the client.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import orjson
 from fastapi import FastAPI, Request
@@ -42,7 +43,7 @@ def error_response(error: GatewayError) -> Response:
     )
 
 
-async def _gateway_error(_: Request, exc: Exception) -> Response:
+def _gateway_error(exc: Exception) -> Response:
     assert isinstance(exc, GatewayError)
     return error_response(exc)
 
@@ -52,7 +53,7 @@ def _param(loc: tuple) -> str | None:
     return ".".join(parts) or None
 
 
-async def _validation_error(_: Request, exc: Exception) -> Response:
+def _validation_error(exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     first = errors[0] if errors else {"loc": (), "msg": "Invalid request.", "type": ""}
@@ -70,7 +71,7 @@ async def _validation_error(_: Request, exc: Exception) -> Response:
 _STATUS_ERRORS = {404: NotFound, 405: MethodNotAllowed, 413: PayloadTooLarge}
 
 
-async def _http_exception(_: Request, exc: Exception) -> Response:
+def _http_exception(exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     cls = _STATUS_ERRORS.get(exc.status_code)
     if cls is NotFound:
@@ -102,22 +103,51 @@ def _lost_database(exc: Exception) -> bool:
     return False
 
 
-async def _database_error(request: Request, exc: Exception) -> Response:
+def _database_error(exc: Exception) -> Response:
     if not _lost_database(exc):  # e.g. an IntegrityError a service failed to translate: a bug
-        return await _unexpected(request, exc)
+        return _unexpected(exc)
     log.warning("database unavailable: %s", type(exc).__name__)
     return error_response(DatabaseUnavailable("The database is unavailable; try again shortly."))
 
 
-async def _unexpected(_: Request, exc: Exception) -> Response:
+def _unexpected(exc: Exception) -> Response:
     log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
     return error_response(GatewayError("The gateway failed to handle this request."))
 
 
+# Which exceptions get an answer here, and how. Anything else propagates to the
+# middleware's last-resort 500. OSError covers a refused connection and a host name
+# that does not resolve.
+_RENDERERS: dict[type[Exception], Callable[[Exception], Response]] = {
+    GatewayError: _gateway_error,
+    RequestValidationError: _validation_error,
+    HTTPException: _http_exception,
+    DBAPIError: _database_error,
+    PoolTimeoutError: _database_error,
+    OSError: _database_error,
+    TimeoutError: _database_error,
+}
+
+
+def render(exc: Exception) -> Response | None:
+    """The answer for ``exc``, or None when it is not ours to answer (a bug: the
+    middleware's 500). Looked up along the exception's MRO, as Starlette does, so the
+    lean routes (lean_routes.py) and FastAPI's routes answer every error alike."""
+    for cls in type(exc).__mro__:
+        renderer = _RENDERERS.get(cls)
+        if renderer is not None:
+            return renderer(exc)
+    return None
+
+
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(GatewayError, _gateway_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(HTTPException, _http_exception)
-    # OSError covers a refused connection and a host name that does not resolve.
-    for db_error in (DBAPIError, PoolTimeoutError, OSError, TimeoutError):
-        app.add_exception_handler(db_error, _database_error)
+    for exc_class, renderer in _RENDERERS.items():
+        app.add_exception_handler(exc_class, _handler(renderer))
+
+
+def _handler(renderer: Callable[[Exception], Response]):
+    # async, so that Starlette calls it inline rather than in a thread.
+    async def handle(_: Request, exc: Exception) -> Response:
+        return renderer(exc)
+
+    return handle

@@ -10,6 +10,7 @@ content of a stream are ordinary HTTP errors (see providers/holdback.py).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
 from typing import Any
 
@@ -18,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.responses import Response
+from starlette.types import Receive
 
 from modelgate.chat.schemas import ChatCompletionRequest
 from modelgate.chat.service import CHAT, PreparedCall, prepare_call
@@ -43,6 +45,9 @@ from modelgate.state import Gateway
 from modelgate.tenants.auth import Principal
 
 router = APIRouter(tags=["chat"])
+
+# How a call reads its request body: Starlette's ``Request.body``, or lean_routes.py's.
+BodyReader = Callable[[], Awaitable[bytes]]
 
 _REQUEST_SCHEMA = ChatCompletionRequest.model_json_schema(ref_template="#/components/schemas/{model}")
 # The request model's nested schemas; ``app.py`` adds them to the OpenAPI components.
@@ -80,10 +85,19 @@ def parse_body(raw: bytes) -> tuple[ChatCompletionRequest, dict[str, Any]]:
 async def chat_completions(
     request: Request, principal: WritePrincipal, gateway: GatewayDep
 ) -> Response:
+    # Served by lean_routes.py in the running app; this route describes it in the
+    # OpenAPI document and serves it when the app is used without that layer.
+    return await serve_chat(request.body, request.receive, principal, gateway)
+
+
+async def serve_chat(
+    read_body: BodyReader, receive: Receive, principal: Principal, gateway: Gateway
+) -> Response:
+    """The whole call, after authentication and the scope check: one usage event."""
     # Authenticated: from here on, exactly one usage event, whatever happens.
     meter = CallMeter.open(principal, endpoint="chat")
     try:
-        return await _serve(request, principal, gateway, meter)
+        return await _serve(read_body, receive, principal, gateway, meter)
     except BaseException as exc:
         if isinstance(exc, (UpstreamError, UpstreamUnavailable)):
             meter.refused()  # an error answer or no answer: the provider generated nothing
@@ -92,9 +106,12 @@ async def chat_completions(
 
 
 async def _serve(
-    request: Request, principal: Principal, gateway: Gateway, meter: CallMeter
+    read_body: BodyReader, receive: Receive, principal: Principal, gateway: Gateway,
+    meter: CallMeter,
 ) -> Response:
-    request_body = await request.body()
+    # Read inside the meter's call: a body over the limit or a client gone while
+    # sending it is one usage event too.
+    request_body = await read_body()
     chat, body = parse_body(request_body)
     meter.requested(body, stream=chat.stream)
     # The tenant's names first (one dict look-up when it has none), then the catalog.
@@ -133,7 +150,7 @@ async def _serve(
         with slot or nullcontext():
             # Until the answer starts, a client that leaves cancels the upstream call too.
             answer = await unless_disconnected(
-                request.receive, call.adapter.complete(call.chat, call.body, call.target)
+                receive, call.adapter.complete(call.chat, call.body, call.target)
             )
         if call.member.config is not None:
             rename_answer(answer, call.member.name)
@@ -154,7 +171,7 @@ async def _serve(
             if slot is not None:
                 chunks = slot.held_through(chunks)  # the stream releases it when it closes
             # Held back until the first content: an error before it raises here.
-            return await unless_disconnected(request.receive, prime_stream(chunks))
+            return await unless_disconnected(receive, prime_stream(chunks))
         except BaseException:
             if slot is not None:
                 slot.release()  # the stream may not have started, so may not release it

@@ -17,8 +17,9 @@ from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.responses import Response
+from starlette.types import Receive
 
-from modelgate.chat.router import status_of
+from modelgate.chat.router import BodyReader, status_of
 from modelgate.chat.streaming import unless_disconnected
 from modelgate.deps import GatewayDep, WritePrincipal
 from modelgate.embeddings.schemas import EmbeddingsRequest
@@ -70,10 +71,19 @@ def parse_body(raw: bytes) -> tuple[EmbeddingsRequest, dict[str, Any]]:
     },
 )
 async def embeddings(request: Request, principal: WritePrincipal, gateway: GatewayDep) -> Response:
+    # Served by lean_routes.py in the running app; this route describes it in the
+    # OpenAPI document and serves it when the app is used without that layer.
+    return await serve_embeddings(request.body, request.receive, principal, gateway)
+
+
+async def serve_embeddings(
+    read_body: BodyReader, receive: Receive, principal: Principal, gateway: Gateway
+) -> Response:
+    """The whole call, after authentication and the scope check: one usage event."""
     # Authenticated: from here on, exactly one usage event, whatever happens.
     meter = CallMeter.open(principal, endpoint="embeddings")
     try:
-        return await _serve(request, principal, gateway, meter)
+        return await _serve(read_body, receive, principal, gateway, meter)
     except BaseException as exc:
         if isinstance(exc, (UpstreamError, UpstreamUnavailable)):
             meter.refused()  # an error answer or no answer: the provider generated nothing
@@ -82,9 +92,10 @@ async def embeddings(request: Request, principal: WritePrincipal, gateway: Gatew
 
 
 async def _serve(
-    request: Request, principal: Principal, gateway: Gateway, meter: CallMeter
+    read_body: BodyReader, receive: Receive, principal: Principal, gateway: Gateway,
+    meter: CallMeter,
 ) -> Response:
-    raw = await request.body()
+    raw = await read_body()  # inside the meter's call, as chat's
     embedding, body = parse_body(raw)
     meter.requested(body, stream=False)
     plan = plan_for(
@@ -119,7 +130,7 @@ async def _serve(
         meter.sent()
         with slot or nullcontext():
             answer = await unless_disconnected(
-                request.receive, call.embedder.embed(embedding, body, call.target)
+                receive, call.embedder.embed(embedding, body, call.target)
             )
         if call.member.config is not None:
             rename_answer(answer, call.member.name)
