@@ -26,7 +26,7 @@ from modelgate.keys.keyring import KeyProvider
 from modelgate.keys.resolver import KeyResolver
 from modelgate.keys.router import router as keys_router
 from modelgate.keys.startup import load_key_provider
-from modelgate.lean_routes import LeanRoutes
+from modelgate.lean_routes import GatewayAPI
 from modelgate.limits.router import router as limits_router
 from modelgate.logs import configure_logging
 from modelgate.metering.metrics import UsageMetrics
@@ -170,7 +170,7 @@ def create_app(
                 await gateway.providers.close_all()
                 await gateway.engine.dispose()
 
-    app = FastAPI(
+    app = GatewayAPI(
         title="modelgate",
         version="2026-05-01",
         description="One OpenAI-style API in front of many model providers.",
@@ -181,8 +181,8 @@ def create_app(
     )
     http_errors.install(app)
     if lean_routes:
-        # Added first, so innermost: the middleware wraps the lean call routes too.
-        app.add_middleware(LeanRoutes, fastapi_app=app)
+        # In front of the whole stack, with a GatewayMiddleware of its own.
+        app.lean_max_body_bytes = settings.max_body_bytes
     app.add_middleware(GatewayMiddleware, max_body_bytes=settings.max_body_bytes)
     for router in (
         health_router, chat_router, catalog_router, keys_router, tenant_router, audit_router,

@@ -3,16 +3,22 @@
 ``POST /v1/chat/completions`` and ``POST /v1/embeddings`` are what a gateway is
 for, and FastAPI and Starlette around the endpoint cost about a third of a chat
 call's CPU (routing, dependency solving, a Request object, the exception
-middleware). This layer sits just inside GatewayMiddleware (which still gives
-the request id, refuses loops, checks the version header, limits the body and
-writes the access log) and answers those two exact method-and-path pairs
-itself, with the same pieces FastAPI's endpoints use: the same bearer reading
+middleware, and FastAPI's own outer layers: ServerErrorMiddleware, its exception
+telemetry and its body limit, each wrapping every ``send``). This layer is the
+outermost of the application's stack (``GatewayAPI.build_middleware_stack``): it
+answers those two exact method-and-path pairs through a GatewayMiddleware of its
+own (which still gives the request id, refuses loops, checks the version header,
+limits the body and writes the access log), with the same pieces FastAPI's
+endpoints use: the same bearer reading
 (HTTPBearer's), authentication and scope rule (deps.py), the same call
 (chat/router.py ``serve_chat``, embeddings/router.py ``serve_embeddings``) and
-the same error answers (http_errors.render). Everything else, including these
-paths with another method, a trailing slash or a root path, goes to FastAPI
-unchanged, and the FastAPI routes stay registered so that the OpenAPI document
-describes both calls.
+the same error answers (http_errors.render, given to that GatewayMiddleware).
+Everything else, including these paths with another method, a trailing slash or a
+root path, goes to FastAPI's stack unchanged, and the FastAPI routes stay
+registered so that the OpenAPI document describes both calls. Nothing is lost by
+skipping FastAPI's outer layers here: GatewayMiddleware answers every exception
+that can still be answered, so ServerErrorMiddleware would only re-raise, and the
+telemetry and FastAPI's body limit are off.
 
 HTTP itself is still parsed by uvicorn (httptools or h11): this is plain ASGI.
 """
@@ -25,12 +31,13 @@ from fastapi import FastAPI
 from fastapi.security.utils import get_authorization_scheme_param
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from modelgate import http_errors
 from modelgate.chat.router import BodyReader, serve_chat
 from modelgate.deps import authenticate_request, require_scope
 from modelgate.embeddings.router import serve_embeddings
+from modelgate.middleware import GatewayMiddleware
 from modelgate.state import Gateway
 from modelgate.tenants.auth import Principal
 from modelgate.tenants.tokens import Scope as TokenScope
@@ -77,44 +84,45 @@ def body_reader(receive: Receive) -> BodyReader:
     return read
 
 
-class LeanRoutes:
-    """ASGI layer between GatewayMiddleware and FastAPI (see the module's docstring)."""
+class GatewayAPI(FastAPI):
+    """FastAPI with the lean call routes in front of its whole middleware stack."""
 
-    def __init__(self, app: ASGIApp, *, fastapi_app: FastAPI) -> None:
+    # Set by create_app; None leaves FastAPI's stack as it is (the reference in tests).
+    lean_max_body_bytes: int | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        if self.lean_max_body_bytes is None:
+            return stack
+        return LeanRoutes(stack, fastapi_app=self, max_body_bytes=self.lean_max_body_bytes)
+
+
+class LeanRoutes:
+    """The outermost ASGI layer (see the module's docstring)."""
+
+    def __init__(self, app: ASGIApp, *, fastapi_app: FastAPI, max_body_bytes: int) -> None:
         self.app = app
         self.fastapi_app = fastapi_app  # its state holds the Gateway, set by the lifespan
+        self.calls = GatewayMiddleware(
+            self._answer, max_body_bytes=max_body_bytes, render=http_errors.render
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
-            call = CALLS.get(scope["path"])
-            if call is not None:
-                await self._answer(call, scope, receive, send)
-                return
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"] in CALLS
+            and not scope.get("root_path")
+        ):
+            await self.calls(scope, receive, send)
+            return
         await self.app(scope, receive, send)
 
-    async def _answer(self, call: Call, scope: Scope, receive: Receive, send: Send) -> None:
-        # As Starlette's exception handling around a route: an error we answer becomes
-        # its response, unless the response has started; anything else propagates to
-        # the middleware's last-resort 500.
-        response_started = False
-
-        async def sender(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
-        try:
-            gateway: Gateway = self.fastapi_app.state.gateway
-            principal = await authenticate_request(_authorization(scope["headers"]), gateway, scope)
-            require_scope(principal, TokenScope.RUNS_WRITE)
-            response = await call(body_reader(receive), receive, principal, gateway)
-            await response(scope, receive, sender)
-        except Exception as exc:
-            answer = http_errors.render(exc)
-            if answer is None:
-                raise
-            if response_started:  # Starlette's words, so that the logs read the same
-                message = "Caught handled exception, but response already started."
-                raise RuntimeError(message) from exc
-            await answer(scope, receive, sender)
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # An error raised here is answered by the GatewayMiddleware around it, with
+        # http_errors.render, as Starlette's exception handling answers it around a route.
+        gateway: Gateway = self.fastapi_app.state.gateway
+        principal = await authenticate_request(_authorization(scope["headers"]), gateway, scope)
+        require_scope(principal, TokenScope.RUNS_WRITE)
+        response = await CALLS[scope["path"]](body_reader(receive), receive, principal, gateway)
+        await response(scope, receive, send)

@@ -16,9 +16,11 @@ import os
 import random
 import re
 import time
+from collections.abc import Callable
 
 import orjson
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelgate import api_version
@@ -54,9 +56,15 @@ os.register_at_fork(after_in_child=_ids.seed)
 
 
 class GatewayMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int,
+        render: Callable[[Exception], Response | None] | None = None,
+    ) -> None:
+        """``render``: the answer to an error ``app`` raised, as a route's exception
+        handlers would give it (lean_routes.py, which has no router around it)."""
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.render = render
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -96,18 +104,8 @@ class GatewayMiddleware:
                 await _send_error(send_with_headers, error)
                 return
             await self.app(scope, self._limited(receive), send_with_headers)
-        except BodyTooLarge as exc:
-            if response_started:
-                raise
-            await _send_error(send_with_headers, PayloadTooLarge(exc.detail))
         except Exception as exc:
-            # Last resort: a bug must not leak a stack trace or drop our headers.
-            error_log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
-            if response_started:
-                raise
-            await _send_error(
-                send_with_headers, GatewayError("The gateway failed to handle this request.")
-            )
+            await self._answer_error(exc, response_started, scope, receive, send_with_headers)
         finally:
             access_log.info(
                 "request",
@@ -120,6 +118,27 @@ class GatewayMiddleware:
             )
             tenant_id_var.reset(tenant_token)
             request_id_var.reset(rid_token)
+
+    async def _answer_error(
+        self, exc: Exception, response_started: bool, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        answer = self.render(exc) if self.render is not None else None
+        if answer is not None:
+            if response_started:  # Starlette's words, so that the logs read the same
+                message = "Caught handled exception, but response already started."
+                raise RuntimeError(message) from exc
+            await answer(scope, receive, send)
+            return
+        if isinstance(exc, BodyTooLarge):
+            if response_started:
+                raise exc
+            await _send_error(send, PayloadTooLarge(exc.detail))
+            return
+        # Last resort: a bug must not leak a stack trace or drop our headers.
+        error_log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
+        if response_started:
+            raise exc
+        await _send_error(send, GatewayError("The gateway failed to handle this request."))
 
     def _check_request(
         self, headers: list[tuple[bytes, bytes]], state: dict

@@ -1,10 +1,12 @@
 """Noticing a departed client at once: before the answer starts, and during a stream.
 
 Starlette's StreamingResponse learns of a disconnect only when its next write
-fails, so an idle upstream would be kept open until it spoke again. Here one
-task relays the stream while another waits for ``http.disconnect``; whichever
-ends first cancels the other, and the stream is closed, which closes the
-upstream connection.
+fails, so an idle upstream would be kept open until it spoke again. Here the
+request's own task does the work (the upstream call, or relaying the stream)
+while one watcher task waits for ``http.disconnect`` and, if it comes first,
+cancels the request's task; the stream is then closed, which closes the upstream
+connection. One extra task per call, not two and an ``asyncio.wait``: this is on
+every call's path.
 """
 
 from __future__ import annotations
@@ -29,22 +31,50 @@ async def _disconnected(receive: Receive) -> None:
         pass
 
 
+class _ClientWatch:
+    """Cancels the current task when the client disconnects; ``left`` says it did.
+
+    The cancellation lands where that task is waiting, inside the work (it can wait
+    nowhere else while the watch runs), and ``caught`` tells that cancellation from
+    any other (a server shutting down), which must go on.
+    """
+
+    __slots__ = ("left", "_task", "_watcher")
+
+    def __init__(self, receive: Receive) -> None:
+        self.left = False
+        self._task = asyncio.current_task()
+        self._watcher = asyncio.get_running_loop().create_task(self._watch(receive))
+
+    async def _watch(self, receive: Receive) -> None:
+        await _disconnected(receive)
+        self.left = True
+        self._task.cancel()
+
+    def caught(self) -> bool:
+        """In ``except CancelledError``: True (and the cancellation taken back) when
+        it was ours; False when it came from elsewhere and must propagate."""
+        if not self.left:
+            return False
+        self._task.uncancel()
+        return True
+
+    def stop(self) -> None:
+        self._watcher.cancel()
+
+
 async def unless_disconnected(receive: Receive, work: Awaitable[T]) -> T:
     """Await ``work``; if the client leaves first, cancel it (closing the upstream
     request it holds) and raise ClientClosedRequest."""
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.create_task(_disconnected(receive))
+    watch = _ClientWatch(receive)
     try:
-        await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
+        return await work
+    except asyncio.CancelledError:
+        if not watch.caught():
+            raise
+        raise ClientClosedRequest("The client closed the connection.") from None
     finally:
-        watcher.cancel()
-        if not task.done():
-            task.cancel()
-    if task.cancelled() or not task.done():
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        raise ClientClosedRequest("The client closed the connection.")
-    return task.result()
+        watch.stop()
 
 
 class EventStreamResponse(Response):
@@ -79,26 +109,20 @@ class EventStreamResponse(Response):
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-        tasks = [asyncio.create_task(relay()), asyncio.create_task(_disconnected(receive))]
+        watch = _ClientWatch(receive)
         client_left = True  # unless the relay is seen to finish
         try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            relay_task = tasks[0]
-            client_left = not (
-                relay_task.done() and not relay_task.cancelled() and relay_task.exception() is None
-            )
+            await relay()
+            client_left = False
+        except asyncio.CancelledError:
+            if not watch.caught():
+                raise
+        except OSError:
+            pass  # a write to a departed client: that is the disconnect, not an error of ours
         finally:
+            watch.stop()
             try:
-                for task in tasks:
-                    task.cancel()
-                for task in tasks:
-                    # A write to a departed client fails with OSError: that is the
-                    # disconnect, not an error of ours.
-                    with contextlib.suppress(asyncio.CancelledError, OSError):
-                        await task
+                await self.stream.aclose()  # closes the upstream, whatever happened above
             finally:
-                try:
-                    await self.stream.aclose()  # closes the upstream, whatever happened above
-                finally:
-                    if self.on_close is not None:
-                        self.on_close(client_left)
+                if self.on_close is not None:
+                    self.on_close(client_left)

@@ -74,4 +74,5 @@ class Admission:
 
 def month_key(now: datetime) -> str:
     """``now``'s calendar month in UTC, ``"2026-12"``: the budget's period."""
-    return now.astimezone(UTC).strftime("%Y-%m")
+    utc = now.astimezone(UTC)
+    return f"{utc.year:04d}-{utc.month:02d}"  # strftime costs more, on every limited call
