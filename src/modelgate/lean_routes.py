@@ -34,10 +34,11 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from modelgate import http_errors
-from modelgate.chat.router import BodyReader, serve_chat
+from modelgate.chat.router import serve_chat
 from modelgate.deps import authenticate_request, require_scope
 from modelgate.embeddings.router import serve_embeddings
 from modelgate.middleware import GatewayMiddleware
+from modelgate.routing.call import BodyReader
 from modelgate.state import Gateway
 from modelgate.tenants.auth import Principal
 from modelgate.tenants.tokens import Scope as TokenScope

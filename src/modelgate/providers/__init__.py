@@ -7,7 +7,7 @@ anthropic/      Messages API: request, response, stream, adapter
 google/         Gemini generateContent: request, response, stream, adapter
 registry        api_style → adapter class; one pooled client per provider
 upstream_errors foreign errors and provider error bodies → our errors
-answer_limits   refused encodings and the parse budget of one answer or event
+answer_limits   refused encodings, the size limit and the parse budget of one answer or event
 hosted_redaction what a provider's error says of the platform's account, removed
 tenant_slots    a per-tenant cap on calls through tenants' own endpoints
 aiohttp_transport, guarded_transport, address_guard   the HTTP transport and its SSRF checks

@@ -1,5 +1,7 @@
-"""What an upstream answer may be before we read or parse it: uncompressed, and
-cheap enough to parse.
+"""What an upstream answer may be before we read or parse it: uncompressed, no
+larger than the answer limit, and cheap enough to parse. Both upstream clients
+(``HTTPAdapter`` on httpx, ``DirectClient`` on aiohttp) apply these, so they
+refuse the same answers with the same errors.
 
 Encoding. Every upstream request asks for ``accept-encoding: identity``. An
 answer that is compressed anyway is refused from its headers, before one byte of
@@ -32,7 +34,17 @@ objects estimate at 50-60 per byte and are refused.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 import httpx
+import orjson
+
+from modelgate.errors import UpstreamUnavailable
+from modelgate.providers.upstream_errors import too_complex, unreadable
+
+if TYPE_CHECKING:
+    from modelgate.providers.base import UpstreamTarget
 
 _WEIGHTS = ((b"{", 96), (b"[", 80), (b'"', 48), (b",", 64), (b":", 80))
 _PER_BYTE = 6
@@ -57,6 +69,45 @@ def within_budget(body: bytes | bytearray | memoryview, budget: int) -> bool:
     if len(body) * _MAX_COST_PER_BYTE <= budget:  # every ordinary answer and event
         return True
     return parse_cost(body) <= budget
+
+
+def parse_answer(
+    body: bytes | bytearray, budget: int, target: UpstreamTarget
+) -> dict[str, Any]:
+    """One JSON object answer; refused (``too_complex``, ``unreadable``) when its parse
+    would cost more than ``budget`` or it is not a JSON object."""
+    if not within_budget(body, budget):
+        raise too_complex(target, budget)
+    return json_object(body, target)
+
+
+def json_object(body: bytes | bytearray, target: UpstreamTarget) -> dict[str, Any]:
+    """``body`` parsed; ``unreadable`` unless it is one JSON object."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise unreadable(target) from exc
+    if not isinstance(data, dict):
+        raise unreadable(target)
+    return data
+
+
+def declared_length(headers: Mapping[str, str], limit: int, target: UpstreamTarget) -> int | None:
+    """The answer's ``Content-Length``, None if it declares none; an answer that
+    declares more than ``limit`` bytes is refused before it is read."""
+    declared = headers.get("content-length", "")
+    if not declared.isdigit():
+        return None
+    length = int(declared)
+    if length > limit:
+        raise too_large(target, limit)
+    return length
+
+
+def too_large(target: UpstreamTarget, limit: int) -> UpstreamUnavailable:
+    return UpstreamUnavailable(
+        f"The provider '{target.provider_id}' sent an answer larger than {limit} bytes."
+    )
 
 
 def refused_encoding(response: httpx.Response) -> str | None:

@@ -35,8 +35,14 @@ import orjson
 from pydantic import SecretStr
 
 from modelgate.chat.schemas import ChatCompletionRequest, ToolCall
-from modelgate.errors import UpstreamUnavailable, ValidationFailed
-from modelgate.providers.answer_limits import parse_budget, refused_encoding, within_budget
+from modelgate.errors import ValidationFailed
+from modelgate.providers.answer_limits import (
+    declared_length,
+    parse_answer,
+    parse_budget,
+    refused_encoding,
+    too_large,
+)
 # The stream helpers (the hold-back), re-exported: the adapters import them from here.
 from modelgate.providers.holdback import (
     PrimedStream as PrimedStream,
@@ -147,15 +153,7 @@ class HTTPAdapter:
             raise transport_error(exc, target) from exc
         if not response.is_success:
             raise status_error(response, body, target)
-        if not within_budget(body, self._parse_budget):
-            raise too_complex(target, self._parse_budget)
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise unreadable(target) from exc
-        if not isinstance(data, dict):
-            raise unreadable(target)
-        return data
+        return parse_answer(body, self._parse_budget, target)
 
     async def _read_limited(self, response: httpx.Response, target: UpstreamTarget) -> bytearray:
         """The body, in one buffer that orjson reads as is (no copy to ``bytes``).
@@ -163,22 +161,14 @@ class HTTPAdapter:
         Called only once ``refused_encoding`` has passed the answer: with no
         Content-Encoding but identity, ``aiter_bytes`` decodes nothing."""
         limit = self.max_response_bytes
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise self._too_large(target)
+        declared_length(response.headers, limit, target)  # bounds the stream, not the read
         body = bytearray()
         async with aclosing(response.aiter_bytes()) as chunks:
             async for chunk in chunks:
                 body += chunk
                 if len(body) > limit:
-                    raise self._too_large(target)
+                    raise too_large(target, limit)
         return body
-
-    def _too_large(self, target: UpstreamTarget) -> UpstreamUnavailable:
-        return UpstreamUnavailable(
-            f"The provider '{target.provider_id}' sent an answer larger than "
-            f"{self.max_response_bytes} bytes."
-        )
 
     async def _sse_events(
         self, url: str, headers: dict[str, str], payload: dict[str, Any], target: UpstreamTarget

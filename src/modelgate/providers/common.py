@@ -7,11 +7,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from typing import Any
 
-import orjson
-
 from modelgate.chat.schemas import ImageURLPart, TextPart, UserMessage
 from modelgate.errors import ValidationFailed
-from modelgate.providers.base import UpstreamTarget, unreadable
+from modelgate.providers.answer_limits import json_object
+from modelgate.providers.base import UpstreamTarget
 from modelgate.providers.sse import SSEEvent
 
 Part = dict[str, Any]
@@ -47,10 +46,4 @@ async def json_objects(
     """Each event's data as a JSON object; anything else is an unreadable answer."""
     async with aclosing(events):  # type: ignore[type-var]
         async for event in events:
-            try:
-                data = orjson.loads(event.data)
-            except orjson.JSONDecodeError as exc:
-                raise unreadable(target) from exc
-            if not isinstance(data, dict):
-                raise unreadable(target)
-            yield data
+            yield json_object(event.data, target)

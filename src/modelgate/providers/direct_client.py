@@ -36,17 +36,20 @@ import httpx
 import orjson
 from yarl import URL
 
-from modelgate.errors import UpstreamUnavailable
 from modelgate.providers.aiohttp_transport import AiohttpTransport, httpx_error_for
-from modelgate.providers.answer_limits import parse_budget, refused_encoding, within_budget
+from modelgate.providers.answer_limits import (
+    declared_length,
+    parse_answer,
+    parse_budget,
+    refused_encoding,
+    too_large,
+)
 from modelgate.providers.sse import SSEDecoder, SSEEvent
 from modelgate.providers.upstream_errors import (
     compressed,
     status_error,
     stream_cut,
-    too_complex,
     transport_error,
-    unreadable,
 )
 
 if TYPE_CHECKING:
@@ -130,15 +133,7 @@ class DirectClient:
             raise transport_error(exc, target) from exc
         if not 200 <= response.status < 300:
             raise status_error(_as_httpx(response), body, target)
-        if not within_budget(body, self._parse_budget):
-            raise too_complex(target, self._parse_budget)
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise unreadable(target) from exc
-        if not isinstance(data, dict):
-            raise unreadable(target)
-        return data
+        return parse_answer(body, self._parse_budget, target)
 
     # ── an event stream ────────────────────────────────────────────────────────
     async def sse_events(
@@ -231,10 +226,7 @@ class DirectClient:
     ) -> bytes | bytearray:
         """The body, refused past ``max_response_bytes`` (as ``HTTPAdapter._read_limited``)."""
         limit = self._max_response_bytes
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit():
-            if int(declared) > limit:
-                raise self._too_large(target)
+        if declared_length(response.headers, limit, target) is not None:
             # aiohttp's parser reads no more than the declared length: bounded.
             return await response.read()
         body = bytearray()
@@ -242,14 +234,8 @@ class DirectClient:
         while chunk := await stream.readany():
             body += chunk
             if len(body) > limit:
-                raise self._too_large(target)
+                raise too_large(target, limit)
         return body
-
-    def _too_large(self, target: UpstreamTarget) -> UpstreamUnavailable:
-        return UpstreamUnavailable(
-            f"The provider '{target.provider_id}' sent an answer larger than "
-            f"{self._max_response_bytes} bytes."
-        )
 
 
 def _refused_encoding(response: aiohttp.ClientResponse) -> str | None:

@@ -22,6 +22,7 @@ import orjson
 
 from modelgate.chat import hosted_policy
 from modelgate.chat.schemas import ChatCompletionRequest
+from modelgate.providers.answer_limits import json_object
 from modelgate.providers.base import (
     DEFAULT_MAX_EVENT_BYTES,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -58,34 +59,23 @@ class OpenAICompatAdapter(HTTPAdapter):
         direct = self._direct
         return direct if direct is not None and direct.usable() else None
 
-    def _headers(self, target: UpstreamTarget) -> dict[str, str]:
-        return {
-            "authorization": f"Bearer {target.api_key.get_secret_value()}",
-            "content-type": "application/json",
-        }
-
     async def complete(
         self, request: ChatCompletionRequest, body: dict[str, Any], target: UpstreamTarget
     ) -> dict[str, Any]:
-        payload = _payload(body, target)
+        payload = passthrough_payload(body, target)
         payload.pop("stream", None)
         payload.pop("stream_options", None)
         url = target.url("/chat/completions")
         if direct := self._direct_client():
-            data = await direct.post_json(url, self._headers(target), payload, target)
+            data = await direct.post_json(url, openai_headers(target), payload, target)
         else:
-            data = await self._post_json(url, self._headers(target), payload, target)
-        if "error" in data and "choices" not in data:
-            raise stream_error(data, target)
-        if not isinstance(data.get("choices"), list):
-            raise unreadable(target)
-        data["model"] = target.model
-        return data
+            data = await self._post_json(url, openai_headers(target), payload, target)
+        return passthrough_answer(data, "choices", target)
 
     def stream(
         self, request: ChatCompletionRequest, body: dict[str, Any], target: UpstreamTarget
     ) -> AsyncIterator[bytes]:
-        payload = _payload(body, target)
+        payload = passthrough_payload(body, target)
         payload["stream"] = True
         # Always ask for the usage chunk: the gateway meters it, and hands it on only
         # to a client that asked (metering/stream_tap.py).
@@ -97,7 +87,7 @@ class OpenAICompatAdapter(HTTPAdapter):
     async def _relay(self, payload: dict[str, Any], target: UpstreamTarget) -> AsyncIterator[bytes]:
         ours = b'"model":' + orjson.dumps(target.model)
         theirs: bytes | None = None  # the upstream's own `"model":"…"`, once seen
-        headers = {**self._headers(target), "accept": "text/event-stream"}
+        headers = {**openai_headers(target), "accept": "text/event-stream"}
         url = target.url("/chat/completions")
         if direct := self._direct_client():
             events = direct.sse_events(url, headers, payload, target)
@@ -123,12 +113,7 @@ class OpenAICompatAdapter(HTTPAdapter):
                     if theirs is not None and theirs in data:
                         yield b"data: " + data.replace(theirs, ours, 1) + b"\n\n"
                         continue
-                try:
-                    chunk = orjson.loads(data)
-                except orjson.JSONDecodeError as exc:
-                    raise unreadable(target) from exc
-                if not isinstance(chunk, dict):
-                    raise unreadable(target)
+                chunk = json_object(data, target)
                 if "error" in chunk:
                     raise stream_error(chunk, target)
                 if isinstance(upstream_model := chunk.get("model"), str):
@@ -138,7 +123,28 @@ class OpenAICompatAdapter(HTTPAdapter):
         raise stream_cut(target)
 
 
-def _payload(body: dict[str, Any], target: UpstreamTarget) -> dict[str, Any]:
+def openai_headers(target: UpstreamTarget) -> dict[str, str]:
+    """OpenAI's authentication (a bearer key) and a JSON body: every OpenAI-style call's."""
+    return {
+        "authorization": f"Bearer {target.api_key.get_secret_value()}",
+        "content-type": "application/json",
+    }
+
+
+def passthrough_answer(
+    data: dict[str, Any], listed: str, target: UpstreamTarget
+) -> dict[str, Any]:
+    """The upstream's answer with our model id, once its ``listed`` field (``choices``,
+    ``data``) is a list; an error answered with a 200 (some compatible servers do) raises."""
+    if "error" in data and listed not in data:
+        raise stream_error(data, target)
+    if not isinstance(data.get(listed), list):
+        raise unreadable(target)
+    data["model"] = target.model
+    return data
+
+
+def passthrough_payload(body: dict[str, Any], target: UpstreamTarget) -> dict[str, Any]:
     """The body to forward: a copy, with our model id; on a hosted key, without
     the fields that would change the platform's price or custody."""
     payload = {**body, "model": target.model}

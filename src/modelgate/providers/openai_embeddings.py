@@ -18,31 +18,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelgate.chat import hosted_policy
 from modelgate.embeddings.schemas import EmbeddingsRequest
-from modelgate.providers.base import HTTPAdapter, UpstreamTarget, stream_error, unreadable
+from modelgate.providers.base import HTTPAdapter, UpstreamTarget
+from modelgate.providers.openai_compat import (
+    openai_headers,
+    passthrough_answer,
+    passthrough_payload,
+)
 
 
 class OpenAIEmbedder(HTTPAdapter):
-    def _headers(self, target: UpstreamTarget) -> dict[str, str]:
-        return {
-            "authorization": f"Bearer {target.api_key.get_secret_value()}",
-            "content-type": "application/json",
-        }
-
     async def embed(
         self, request: EmbeddingsRequest, body: dict[str, Any], target: UpstreamTarget
     ) -> dict[str, Any]:
-        payload = {**body, "model": target.model}
-        if target.hosted:
-            hosted_policy.strip(payload)
+        payload = passthrough_payload(body, target)
         data = await self._post_json(
-            target.url("/embeddings"), self._headers(target), payload, target
+            target.url("/embeddings"), openai_headers(target), payload, target
         )
-        if "error" in data and "data" not in data:
-            # Some compatible servers answer an error with a 200.
-            raise stream_error(data, target)
-        if not isinstance(data.get("data"), list):
-            raise unreadable(target)
-        data["model"] = target.model
-        return data
+        return passthrough_answer(data, "data", target)

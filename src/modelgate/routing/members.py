@@ -4,31 +4,19 @@ prepare each one, admit the call once, and the headers of the answer."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Protocol, TypeVar
+from typing import Any, TypeVar
 
-from modelgate.catalog import ModelSpec
 from modelgate.errors import GatewayError
 from modelgate.metering.meter import CallMeter
 from modelgate.metering.sink import attempt_outcome
-from modelgate.providers.base import UpstreamTarget
 from modelgate.routing.failover import ATTEMPTS_HEADER, Candidate
 from modelgate.routing.names import Member, Plan
+from modelgate.routing.prepared import PreparedMember
 from modelgate.state import Gateway
 
 
-class Prepared(Protocol):
-    @property
-    def target(self) -> UpstreamTarget: ...
-    @property
-    def model(self) -> ModelSpec: ...
-    @property
-    def key_source(self) -> str: ...
-    @property
-    def member(self) -> Member: ...
-    @property
-    def shown_model(self) -> str: ...
-
-
+# What the steps read of a member: its target, model, key source and names.
+Prepared = PreparedMember[Any, Any]
 P = TypeVar("P", bound=Prepared)
 
 

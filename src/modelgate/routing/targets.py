@@ -17,8 +17,11 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from pydantic import BaseModel
+
 from modelgate.catalog.lifecycle import check_callable
 from modelgate.catalog.resolver import Catalog, Resolution, shown
+from modelgate.chat import hosted_policy
 from modelgate.errors import BaseUrlInvalid, ModelKeyMissing, ModelNotFound, ModelTypeMismatch
 from modelgate.keys.resolver import KeySource
 from modelgate.keys.ssrf import points_at_gateway
@@ -65,7 +68,11 @@ def resolve_member(catalog: Catalog, member: Member, *, model_type: str) -> Reso
     return ResolvedMember(member, resolution, notice)
 
 
-async def choose_key(gateway: Gateway, principal: Principal, resolution: Resolution) -> ChosenKey:
+async def choose_key(
+    gateway: Gateway, principal: Principal, resolution: Resolution, *, request: BaseModel
+) -> ChosenKey:
+    """The tenant's key for the provider, else the platform's; on the platform's,
+    ``request`` must pass ``hosted_policy.check`` (one rule for every endpoint)."""
     provider = resolution.provider
     key = await gateway.keys.resolve(principal, provider.id)
     if key is None:
@@ -92,6 +99,10 @@ async def choose_key(gateway: Gateway, principal: Principal, resolution: Resolut
         default_max_tokens=resolution.model.max_output_tokens,
         hosted=key.source == "hosted",
     )
+    if key.source == "hosted":
+        # The platform's key: no premium tiers, no storage. Reads model_extra only,
+        # so the embeddings request is checked by the same rule as chat's.
+        hosted_policy.check(request)  # type: ignore[arg-type]
     return ChosenKey(target, key.source, base_url is not None)
 
 
