@@ -109,8 +109,10 @@ def serve(
 ) -> None:
     """Apply pending migrations, then serve the API."""
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
 
     from modelgate.metering.multiprocess import shared_metrics_dir
+    from modelgate.workers import ReusePortSupervisor, reuse_port_sockets
 
     settings = settings_or_exit()
     # Fail before binding the port on a bad catalog or a missing or unreadable keyring.
@@ -121,27 +123,43 @@ def serve(
     keyring_or_exit(settings)
     migrate_or_exit(settings)
     typer.echo(f"modelgate: serving on http://{host}:{port}", err=True)
+    config = uvicorn.Config(
+        "modelgate.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        # Per worker: beyond this many open connections (or requests in progress) a
+        # request gets 503 at once instead of queueing without bound.
+        limit_concurrency=settings.limit_concurrency,
+        # Idle keep-alive connections close after this. uvicorn has no timeout for
+        # reading a request: a reverse proxy in front bounds that (docs/reliability.md).
+        timeout_keep_alive=settings.keepalive_timeout,
+    )
     # --workers N: one metrics directory for all workers, so that a scrape of any
     # of them counts every worker once (metering/multiprocess.py).
     with shared_metrics_dir(workers):
-        uvicorn.run(
-            "modelgate.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            loop="uvloop",
-            http="httptools",
-            log_config=None,
-            access_log=False,
-            server_header=False,
-            # Per worker: beyond this many open connections (or requests in progress) a
-            # request gets 503 at once instead of queueing without bound.
-            limit_concurrency=settings.limit_concurrency,
-            # Idle keep-alive connections close after this. uvicorn has no timeout for
-            # reading a request: a reverse proxy in front bounds that (docs/reliability.md).
-            timeout_keep_alive=settings.keepalive_timeout,
-        )
+        if workers == 1:
+            server = uvicorn.Server(config)
+            server.run()
+            if not server.started:  # as uvicorn.run ends: the port was taken, say
+                raise typer.Exit(code=STARTUP_FAILURE)
+            return
+        # Each worker on a socket of its own (workers.py says why).
+        try:
+            sockets = reuse_port_sockets(host, port, workers)
+        except OSError as exc:
+            raise fail(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        try:
+            ReusePortSupervisor(config, sockets).run()
+        finally:
+            for sock in sockets:
+                sock.close()
 
 
 @db_app.command("upgrade")

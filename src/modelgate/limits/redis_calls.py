@@ -21,6 +21,11 @@ over the 10 % of a call the limits may cost. So here:
   write in ``asyncio.wait_for``, a task per command (9–18 µs of CPU each, measured),
   for a write of a few hundred bytes that a socket buffer always takes at once (a
   connection never has more than one command outstanding).
+* Each connection is a ``RespConnection`` (limits/resp_connection.py: a raw
+  ``asyncio.Protocol`` on hiredis's reader, a write and a future per command)
+  rather than redis-py's connection (a ``StreamReader``, its parser's read loop and
+  a timeout context per reply). Where that class would not be faithful (TLS, a
+  credential provider, RESP3), redis-py's connection is kept (``RedisPyConnection``).
 * A failure or a cancellation while a connection is out disconnects it before
   it goes back, so a half-read reply can never reach the next caller; it
   reconnects on its next use.
@@ -32,12 +37,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError, NoScriptError
 from redis.exceptions import TimeoutError as ReplyTimeout
+
+from modelgate.limits.resp_connection import RespConnection
 
 
 def bulk(value: bytes) -> bytes:
@@ -60,35 +68,75 @@ class Script:
             sha.encode()) + bulk(b"%d" % numkeys)
 
 
+class PoolConnection(Protocol):
+    """What ``LeanPool`` needs of a connection: one command at a time."""
+
+    async def request(self, packed: bytes) -> Any: ...
+
+    async def drop(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class RedisPyConnection:
+    """A redis-py connection behind ``PoolConnection``: for what ``RespConnection``
+    declines (TLS, say)."""
+
+    def __init__(self, connection: AbstractConnection, read_timeout: float) -> None:
+        self.connection = connection
+        self.read_timeout = read_timeout
+
+    async def request(self, packed: bytes) -> Any:
+        await self.connection.send_packed_command(packed, check_health=False)
+        # With a timeout given, redis-py answers None when it passes (no script
+        # of ours returns nil): the caller drops the connection, as for any failure.
+        reply = await self.connection.read_response(timeout=self.read_timeout)
+        if reply is None:
+            raise ReplyTimeout("Timeout reading from redis")
+        return reply
+
+    async def drop(self) -> None:
+        await self.connection.disconnect(nowait=True)
+
+    async def aclose(self) -> None:
+        await self.connection.disconnect()
+
+
 class LeanPool:
     """At most ``size`` connections to the client's Redis (module docstring)."""
 
     def __init__(self, client: Redis, *, size: int, timeout: float) -> None:
         pool = client.connection_pool
-        self._connection_class = pool.connection_class
-        self._connection_kwargs = {**pool.connection_kwargs, "socket_timeout": None}
         # Each reply waits at most the client's socket timeout (else the pool's wait).
-        self._read_timeout = pool.connection_kwargs.get("socket_timeout") or timeout
+        read_timeout = pool.connection_kwargs.get("socket_timeout") or timeout
+        self._new_connection: Callable[[], PoolConnection] = RespConnection.factory(
+            pool.connection_class, pool.connection_kwargs, read_timeout
+        ) or self._redis_py_connections(pool.connection_class, pool.connection_kwargs,
+                                        read_timeout)
         self._size = size
         self._timeout = timeout
-        self._idle: list[AbstractConnection] = []
-        self._all: set[AbstractConnection] = set()
-        self._waiters: deque[asyncio.Future[AbstractConnection]] = deque()
+        self._idle: list[PoolConnection] = []
+        self._all: set[PoolConnection] = set()
+        self._waiters: deque[asyncio.Future[PoolConnection]] = deque()
+
+    @staticmethod
+    def _redis_py_connections(connection_class: type[AbstractConnection],
+                              kwargs: dict[str, Any],
+                              read_timeout: float) -> Callable[[], PoolConnection]:
+        kwargs = {**kwargs, "socket_timeout": None}  # the read alone is timed
+        return lambda: RedisPyConnection(connection_class(**kwargs), read_timeout)
 
     async def evalsha(self, script: Script, packed: bytes) -> Any:
         """Run ``script`` with ``packed`` (its head, keys and arguments); its reply."""
         connection = await self._acquire()
         try:
-            await connection.send_packed_command(packed, check_health=False)
             try:
-                return await self._read(connection)
+                return await connection.request(packed)
             except NoScriptError:
-                await connection.send_packed_command(script.load, check_health=False)
-                await self._read(connection)
-                await connection.send_packed_command(packed, check_health=False)
-                return await self._read(connection)
+                await connection.request(script.load)
+                return await connection.request(packed)
         except BaseException:
-            await connection.disconnect(nowait=True)
+            await connection.drop()
             raise
         finally:
             self._release(connection)
@@ -97,31 +145,22 @@ class LeanPool:
         """Any other command (PING): rare, so packed on the spot."""
         connection = await self._acquire()
         try:
-            await connection.send_packed_command(pack(*parts), check_health=False)
-            return await self._read(connection)
+            return await connection.request(pack(*parts))
         except BaseException:
-            await connection.disconnect(nowait=True)
+            await connection.drop()
             raise
         finally:
             self._release(connection)
 
-    async def _read(self, connection: AbstractConnection) -> Any:
-        # With a timeout given, redis-py answers None when it passes (no script
-        # of ours returns nil): the caller disconnects, as for any failure.
-        reply = await connection.read_response(timeout=self._read_timeout)
-        if reply is None:
-            raise ReplyTimeout("Timeout reading from redis")
-        return reply
-
     async def aclose(self) -> None:
         for connection in list(self._all):
-            await connection.disconnect()
+            await connection.aclose()
 
-    async def _acquire(self) -> AbstractConnection:
+    async def _acquire(self) -> PoolConnection:
         if self._idle:
             return self._idle.pop()
         if len(self._all) < self._size:
-            connection = self._connection_class(**self._connection_kwargs)
+            connection = self._new_connection()
             self._all.add(connection)
             return connection  # it connects on its first command
         waiter = asyncio.get_running_loop().create_future()
@@ -135,7 +174,7 @@ class LeanPool:
                 raise ConnectionError("No connection available.") from None
             raise
 
-    def _release(self, connection: AbstractConnection) -> None:
+    def _release(self, connection: PoolConnection) -> None:
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
