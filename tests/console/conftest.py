@@ -4,7 +4,8 @@ the real gateway on loopback with the fake upstreams.
 Playwright's own browser download is unreachable here, so the tests use
 /usr/bin/chromium (`make test` installs it). No browser: a failure under CI=true,
 a skip otherwise. Each test leaves a screenshot in tests/console/output/ (not
-committed); the two README screenshots go to docs/screenshots/.
+committed); `MODELGATE_README_SCREENSHOTS=1` also rewrites the README's two
+pictures in docs/screenshots/.
 """
 
 from __future__ import annotations
@@ -163,12 +164,16 @@ async def admin_api(console_gateway: RunningGateway, tenant) -> AsyncIterator:
 
 
 DOCS_SCREENSHOTS = Path(__file__).parent.parent.parent / "docs" / "screenshots"
+OUTPUT = Path(__file__).parent / "output"
 
 
 async def readme_screenshot(page: Page, name: str) -> Path:
-    """One of the README's two pictures: the 1280x800 viewport, no animations."""
-    DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = DOCS_SCREENSHOTS / name
+    """One of the README's two pictures: the 1280x800 viewport, no animations. Written
+    to tests/console/output; to docs/screenshots (the README's copies) only with
+    MODELGATE_README_SCREENSHOTS=1, so that a test run leaves the tree as it was."""
+    folder = DOCS_SCREENSHOTS if os.environ.get("MODELGATE_README_SCREENSHOTS") == "1" else OUTPUT
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
     await page.mouse.move(0, 0)  # no hover effect in the picture
     await page.screenshot(path=str(path), animations="disabled", caret="hide")
     return path
