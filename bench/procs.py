@@ -174,6 +174,19 @@ def cpu_by_process(pid: int) -> dict[int, float]:
     return found
 
 
+def wait_idle(pid: int, *, window: float = 0.25, busy: float = 0.05, limit: float = 5.0) -> float:
+    """Until ``pid``'s tree uses under ``busy`` cores over ``window`` seconds (at most
+    ``limit`` seconds); the seconds waited. After a warm-up: the calls its end cut off
+    are finished, and the work they left (a one-time load, say) is not measured."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        before = cpu_seconds(pid)
+        time.sleep(window)
+        if cpu_seconds(pid) - before < busy * window:
+            break
+    return round(time.monotonic() - started, 2)
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory (VmRSS) of ``pid`` and its live descendants, in MiB."""
     total_kb = 0
