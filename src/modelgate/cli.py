@@ -124,7 +124,7 @@ def serve(
     migrate_or_exit(settings)
     typer.echo(f"modelgate: serving on http://{host}:{port}", err=True)
     config = uvicorn.Config(
-        "modelgate.app:create_app",
+        "modelgate.app:serve_app",
         factory=True,
         host=host,
         port=port,
