@@ -110,9 +110,9 @@ def serve(
     """Apply pending migrations, then serve the API."""
     import uvicorn
     from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
 
     from modelgate.metering.multiprocess import shared_metrics_dir
-    from modelgate.workers import ReusePortSupervisor, reuse_port_sockets
 
     settings = settings_or_exit()
     # Fail before binding the port on a bad catalog or a missing or unreadable keyring.
@@ -150,16 +150,10 @@ def serve(
             if not server.started:  # as uvicorn.run ends: the port was taken, say
                 raise typer.Exit(code=STARTUP_FAILURE)
             return
-        # Each worker on a socket of its own (workers.py says why).
-        try:
-            sockets = reuse_port_sockets(host, port, workers)
-        except OSError as exc:
-            raise fail(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-        try:
-            ReusePortSupervisor(config, sockets).run()
-        finally:
-            for sock in sockets:
-                sock.close()
+        # uvicorn's supervisor: one shared listening socket, workers restarted when they
+        # die. (One SO_REUSEPORT socket per worker was tried: no better balanced, no
+        # faster; docs/performance.md, "Scaling".)
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
 @db_app.command("upgrade")
