@@ -135,20 +135,23 @@ async def scan_rows(engine: Any, tables: Iterable[Any]) -> None:
 
 
 def finish(log_streams: Iterable[Any]) -> list[tuple[str, str]]:
-    for stream in log_streams:
-        counts["log_streams"] += 1
-        scan("gateway log", stream.text())
-    for path in _sqlite_files:
-        for file in (path, Path(f"{path}-wal")):
-            if file.exists():
-                data = file.read_bytes()
-                counts["sqlite_bytes"] += len(data)
-                scan(f"sqlite file {file.name}", data.decode("latin-1"))
+    # Every secret is registered by now: the logs and files are read and searched one
+    # at a time, never all held at once (the logs of a whole run are gigabytes).
     with _lock:
         tokens = {s for s in _secrets if _TOKEN_SHAPE.fullmatch(s)}
         others = sorted(_secrets - tokens)
         for where, text in _texts:
             _find(where, text, tokens, others)
+        _texts.clear()
+    for stream in log_streams:
+        counts["log_streams"] += 1
+        _find("gateway log", stream.text(), tokens, others)
+    for path in _sqlite_files:
+        for file in (path, Path(f"{path}-wal")):
+            if file.exists():
+                data = file.read_bytes()
+                counts["sqlite_bytes"] += len(data)
+                _find(f"sqlite file {file.name}", data.decode("latin-1"), tokens, others)
     return _hits
 
 
