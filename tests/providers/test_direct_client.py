@@ -135,9 +135,10 @@ async def test_a_json_answer_ends_the_same_way_on_both_paths(adapter, name) -> N
         assert direct[0] == "answer" and direct[1]["model"] == "gpt-4o-mini"
     else:
         assert direct[0] == "error"
-    if len(requests) == 2:  # what the upstream saw: the same head and body
-        assert header_lines(requests[0]) == header_lines(requests[1])
-        assert requests[0].split(b"\r\n\r\n", 1)[1] == requests[1].split(b"\r\n\r\n", 1)[1]
+    # What the upstream saw: both paths reached it, with the same head and body.
+    assert len(requests) == 2, name
+    assert header_lines(requests[0]) == header_lines(requests[1])
+    assert requests[0].split(b"\r\n\r\n", 1)[1] == requests[1].split(b"\r\n\r\n", 1)[1]
 
 
 def sse(*events: bytes) -> bytes:
@@ -191,8 +192,10 @@ async def test_a_refused_connection_and_a_blocked_address() -> None:
             where = target("openai", base_url="http://127.0.0.1:9/v1")  # nothing listens
             direct = await outcome(adapter.complete(*chat(), where))
             saved, adapter._direct = adapter._direct, None
-            via_httpx = await outcome(adapter.complete(*chat(), where))
-            adapter._direct = saved
+            try:
+                via_httpx = await outcome(adapter.complete(*chat(), where))
+            finally:
+                adapter._direct = saved
             assert direct == via_httpx and direct[1] == expected
     finally:
         await registry.close_all()

@@ -32,7 +32,11 @@ DEFAULT_OUTPUT_RESERVATION = 4096  # a model without a published output limit
 
 
 def reserved_output(requested: int | None, model: ModelSpec) -> int:
-    return requested or model.max_output_tokens or DEFAULT_OUTPUT_RESERVATION
+    """The output a call may produce: what it asked for (0 for an embedding, which
+    generates none), else the model's output limit, else the default."""
+    if requested is not None:
+        return requested
+    return model.max_output_tokens or DEFAULT_OUTPUT_RESERVATION
 
 
 async def admit(

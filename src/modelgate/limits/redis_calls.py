@@ -45,17 +45,7 @@ from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError, NoScriptError
 from redis.exceptions import TimeoutError as ReplyTimeout
 
-from modelgate.limits.resp_connection import RespConnection
-
-
-def bulk(value: bytes) -> bytes:
-    """One RESP bulk string."""
-    return b"$%d\r\n%b\r\n" % (len(value), value)
-
-
-def pack(*parts: bytes) -> bytes:
-    """A whole RESP command from its already encoded parts."""
-    return b"*%d\r\n" % len(parts) + b"".join(bulk(part) for part in parts)
+from modelgate.limits.resp_connection import RespConnection, bulk, pack
 
 
 class Script:

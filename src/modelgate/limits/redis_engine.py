@@ -29,7 +29,8 @@ from redis.backoff import NoBackoff
 
 from modelgate.config import Settings
 from modelgate.limits import window
-from modelgate.limits.redis_calls import LeanPool, Script, bulk
+from modelgate.limits.redis_calls import LeanPool, Script
+from modelgate.limits.resp_connection import bulk
 from modelgate.limits.types import Admission, MonthSeed, TenantLimits, month_key
 from modelgate.limits.window import UNSEEDED, Verdict
 

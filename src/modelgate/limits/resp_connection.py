@@ -52,9 +52,14 @@ NOT_ENOUGH_DATA = object()  # hiredis's "no whole reply yet" (a reply may be Fal
 CLOSED_BY_SERVER = "Connection closed by server."  # redis-py's words for it
 
 
-def _pack(*parts: bytes) -> bytes:
-    return b"*%d\r\n" % len(parts) + b"".join(
-        b"$%d\r\n%b\r\n" % (len(part), part) for part in parts)
+def bulk(value: bytes) -> bytes:
+    """One RESP bulk string."""
+    return b"$%d\r\n%b\r\n" % (len(value), value)
+
+
+def pack(*parts: bytes) -> bytes:
+    """A whole RESP command from its already encoded parts."""
+    return b"*%d\r\n" % len(parts) + b"".join(bulk(part) for part in parts)
 
 
 def _encode(value: Any) -> bytes:
@@ -251,17 +256,17 @@ class RespConnection:
             try:
                 if self.username:
                     reply = await self._round_trip(
-                        protocol, _pack(b"AUTH", _encode(self.username), password))
+                        protocol, pack(b"AUTH", _encode(self.username), password))
                 else:
-                    reply = await self._round_trip(protocol, _pack(b"AUTH", password))
+                    reply = await self._round_trip(protocol, pack(b"AUTH", password))
             except AuthenticationWrongNumberOfArgsError:  # a Redis before 6: no usernames
-                reply = await self._round_trip(protocol, _pack(b"AUTH", password))
+                reply = await self._round_trip(protocol, pack(b"AUTH", password))
             if reply != b"OK":
                 raise AuthenticationError("Invalid Username or Password")
         if self.client_name:
-            command = _pack(b"CLIENT", b"SETNAME", _encode(self.client_name))
+            command = pack(b"CLIENT", b"SETNAME", _encode(self.client_name))
             if await self._round_trip(protocol, command) != b"OK":
                 raise ConnectionError("Error setting client name")
         if self.db:
-            if await self._round_trip(protocol, _pack(b"SELECT", b"%d" % self.db)) != b"OK":
+            if await self._round_trip(protocol, pack(b"SELECT", b"%d" % self.db)) != b"OK":
                 raise ConnectionError("Invalid Database")

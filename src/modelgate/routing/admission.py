@@ -58,9 +58,7 @@ async def admit_plan(
     output = 0
     credits = 0
     for member in members:
-        out = 0 if member.requested_output == 0 else reserved_output(
-            member.requested_output, member.model
-        )
+        out = reserved_output(member.requested_output, member.model)
         output = max(output, out)
         if member.hosted:
             credits = max(credits, worst_case_credits(member.model, input_tokens, out, margin))
